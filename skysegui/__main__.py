@@ -1,0 +1,5 @@
+import sys
+
+from skysegui.cli.main import main
+
+sys.exit(main())

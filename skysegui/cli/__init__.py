@@ -1,0 +1,1 @@
+"""Command-line interface: `skysegui` (no arguments: the GUI) and its subcommands."""

@@ -1,0 +1,107 @@
+"""Entry point of the `skysegui` command.
+
+No subcommand opens the window (optionally on a project, COCO file or image).
+Subcommands live in skysegui/cli/commands/, one module each, found at start-up.
+A SkysegError prints one line `error: ...` and exits 2; `--debug` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+
+from skysegui import __version__
+from skysegui.core.errors import SkysegError
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _command_modules():
+    from skysegui.cli import commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            yield importlib.import_module(f"skysegui.cli.commands.{info.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skysegui",
+        description="SkySeg GUI: sky masks for 360-degree HDR panoramas. "
+        "Without a command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"skysegui {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="open PATH, wait until it is fully loaded, save a picture of the window and exit",
+    )
+    parser.add_argument(
+        "path", nargs="?", help="project folder, COCO file or image to open in the window"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for module in _command_modules():
+        module.register(sub)
+    return parser
+
+
+def _split_global_flags(argv: list[str]) -> tuple[bool, list[str]]:
+    """--debug may stand anywhere on the line; take it out before parsing."""
+    debug = "--debug" in argv
+    return debug, [a for a in argv if a != "--debug"]
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from skysegui.gui.app import run_app
+
+    return run_app(path=args.path, screenshot=args.screenshot)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug, argv = _split_global_flags(argv)
+    parser = build_parser()
+    # A bare path (no subcommand) opens the GUI; argparse would take it for a command.
+    known = {a for a in parser._subparsers._group_actions[0].choices} if parser._subparsers else set()
+    positional = [a for a in argv if not a.startswith("-")]
+    is_gui = not positional or positional[0] not in known
+    try:
+        if is_gui:
+            gui_parser = argparse.ArgumentParser(prog="skysegui", add_help=False)
+            gui_parser.add_argument("--screenshot")
+            gui_parser.add_argument("path", nargs="?")
+            if any(a in ("-h", "--help", "--version") for a in argv):
+                parser.parse_args(argv)  # prints help/version and exits
+            args, rest = gui_parser.parse_known_args(argv)
+            if rest:
+                parser.error(f"unrecognized arguments: {' '.join(rest)}")
+            return run_gui(args)
+        args = parser.parse_args(argv)
+        return int(args.func(args) or EXIT_OK)
+    except SkysegError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: say so in one line unless --debug
+        if debug:
+            traceback.print_exc()
+        else:
+            print(
+                f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
+                file=sys.stderr,
+            )
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

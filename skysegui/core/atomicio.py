@@ -1,0 +1,89 @@
+"""Atomic file writes that keep the previous version.
+
+Every file the program writes goes through `atomic_write`: the data goes to a temporary
+file in the same folder, is flushed and fsynced, and replaces the target with os.replace,
+so a crash or a full disk never leaves a half-written file. The old file is kept as
+`<name>.bak` (one previous version) when `keep_backup` is set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from skysegui.core.errors import SaveError
+
+
+def backup_path(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".bak")
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, keep_backup: bool = False) -> Iterator[Path]:
+    """Yield a temporary path to write to; on success it replaces `path` atomically.
+
+    The temporary file keeps the target's suffix so writers that choose the format by
+    extension (OpenCV, tifffile, OpenEXR) still work. On any error the temporary file is
+    removed, the target is untouched and SaveError says so.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=folder)
+        os.close(fd)
+    except OSError as exc:
+        raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        _fsync_file(tmp)
+        if keep_backup and path.exists():
+            shutil.copy2(path, backup_path(path))
+        os.replace(tmp, path)
+        _fsync_dir(folder)
+    except SaveError:
+        _remove_quietly(tmp)
+        raise
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise SaveError(
+            f"could not save {path}: {exc.strerror or exc}; the previous version is intact"
+        ) from exc
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, keep_backup: bool = False) -> None:
+    with atomic_write(path, keep_backup=keep_backup) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, keep_backup: bool = False) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"), keep_backup=keep_backup)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -1,0 +1,45 @@
+"""Where predictions live on disk and how they are read back.
+
+One prediction of image `<stem>` is up to three files in an output folder:
+  <stem>.mask.png         8-bit, sky 255, else 0 (the binary mask at the threshold)
+  <stem>.prob.png         16-bit, sky probability * 65535   (or <stem>.prob.tif, float32)
+  <stem>.uncertainty.png  8-bit, 0 = certain .. 255 = the model hesitates
+A project keeps them in <project>/predictions/. The CLI, the GUI and export all use
+these names through this module, never by spelling them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class PredictionPaths:
+    mask: Path
+    prob_png: Path
+    prob_tif: Path
+    uncertainty: Path
+
+    @property
+    def prob(self) -> Path | None:
+        """The probability file that exists (16-bit PNG preferred), or None."""
+        for p in (self.prob_png, self.prob_tif):
+            if p.exists():
+                return p
+        return None
+
+    def exists(self) -> bool:
+        return self.mask.exists()
+
+
+def prediction_paths(out_dir: str | Path, image: str | Path) -> PredictionPaths:
+    """The prediction files of `image` (a path or a file name) inside `out_dir`."""
+    out_dir = Path(out_dir)
+    stem = Path(str(image).replace("\\", "/")).stem
+    return PredictionPaths(
+        mask=out_dir / f"{stem}.mask.png",
+        prob_png=out_dir / f"{stem}.prob.png",
+        prob_tif=out_dir / f"{stem}.prob.tif",
+        uncertainty=out_dir / f"{stem}.uncertainty.png",
+    )

@@ -1,0 +1,44 @@
+"""Progress reporting and cancellation shared by long operations (CLI bars, GUI workers).
+
+Long functions take `progress: ProgressFn | None` and `cancel: CancelToken | None`.
+They call `progress(done, total, message)` now and then and `cancel.check()` between
+units of work; check() raises CancelledError, which callers treat as a clean stop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from skysegui.core.errors import CancelledError
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class CancelToken:
+    """A thread-safe flag the GUI sets and a worker polls."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise CancelledError("cancelled by the user")
+
+
+def report(progress: ProgressFn | None, done: int, total: int, message: str = "") -> None:
+    """Call progress if one was given (saves an `if` at every call site)."""
+    if progress is not None:
+        progress(done, total, message)
+
+
+def check(cancel: CancelToken | None) -> None:
+    if cancel is not None:
+        cancel.check()

@@ -1,0 +1,1 @@
+"""PySide6 widgets. Views and editors of core objects; no file-format or ML logic here."""
