@@ -29,7 +29,9 @@ def _command_modules():
             yield importlib.import_module(f"skysegui.cli.commands.{info.name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(with_gui_path: bool = True) -> argparse.ArgumentParser:
+    """The full parser. Without `with_gui_path` the GUI's optional PATH is left out, so a
+    subcommand's own positional arguments are not taken for it."""
     parser = argparse.ArgumentParser(
         prog="skysegui",
         description="SkySeg GUI: sky masks for 360-degree HDR panoramas. "
@@ -42,9 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="OUT.png",
         help="open PATH, wait until it is fully loaded, save a picture of the window and exit",
     )
-    parser.add_argument(
-        "path", nargs="?", help="project folder, COCO file or image to open in the window"
-    )
+    if with_gui_path:
+        parser.add_argument(
+            "path", nargs="?", help="project folder, COCO file or image to open in the window"
+        )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in _command_modules():
         module.register(sub)
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             if rest:
                 parser.error(f"unrecognized arguments: {' '.join(rest)}")
             return run_gui(args)
-        args = parser.parse_args(argv)
+        args = build_parser(with_gui_path=False).parse_args(argv)
         return int(args.func(args) or EXIT_OK)
     except SkysegError as exc:
         if debug:

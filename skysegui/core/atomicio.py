@@ -18,6 +18,15 @@ from pathlib import Path
 from skysegui.core.errors import SaveError
 
 
+def _read_umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide, not thread-safe
+
+
 def backup_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     return path.with_name(path.name + ".bak")
@@ -37,6 +46,7 @@ def atomic_write(path: str | os.PathLike, keep_backup: bool = False) -> Iterator
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=folder)
         os.close(fd)
+        os.chmod(tmp_name, _target_mode(path))
     except OSError as exc:
         raise SaveError(f"cannot write {path}: {exc.strerror or exc}") from exc
     tmp = Path(tmp_name)
@@ -68,6 +78,14 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, keep_backup: bool =
 
 def write_text_atomic(path: str | os.PathLike, text: str, keep_backup: bool = False) -> None:
     write_bytes_atomic(path, text.encode("utf-8"), keep_backup=keep_backup)
+
+
+def _target_mode(path: Path) -> int:
+    """The existing file's mode, or what a plain open() would give (mkstemp makes 0600)."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def _fsync_file(path: Path) -> None:

@@ -1,0 +1,132 @@
+"""Label Studio's native JSON export (a list of tasks, points in percent) as COCO data.
+
+Each task's image becomes an image entry; each polygonlabels (and rectanglelabels)
+result becomes an annotation in pixels of `original_width` x `original_height`. Old
+exports without those sizes keep the percentages as coordinates of a 100 x 100 image,
+which the COCO reader rescales to the real size read from disk like any proxy.
+Categories are numbered by sorted name from 1; roles are decided by name anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from skysegui.core.annotations.names import IMAGE_EXTENSIONS
+from skysegui.core.annotations.validate import Problems, as_id, as_number_list, as_size
+
+
+def looks_like_label_studio(data: Any) -> bool:
+    """A list of tasks (dicts with "data"), or one such task."""
+    if isinstance(data, dict):
+        return "data" in data and ("annotations" in data or "completions" in data)
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(t, dict) and "data" in t for t in data
+    )
+
+
+def _image_url(task_data: Any, to_name: str | None) -> str | None:
+    if not isinstance(task_data, dict):
+        return None
+    if to_name and isinstance(task_data.get(to_name), str):
+        return task_data[to_name]
+    if isinstance(task_data.get("image"), str):
+        return task_data["image"]
+    for value in task_data.values():
+        if isinstance(value, str) and value.lower().split("?")[0].endswith(IMAGE_EXTENSIONS):
+            return value
+    return None
+
+
+PERCENT_SIZE = (100, 100)
+
+
+def _size(result: dict) -> tuple[int, int]:
+    w, h = as_size(result.get("original_width")), as_size(result.get("original_height"))
+    return (w, h) if w is not None and h is not None else PERCENT_SIZE
+
+
+def _points(result: dict) -> list[float] | None:
+    """Flat pixel coordinates of a polygon or rectangle result, or None."""
+    value = result.get("value")
+    w, h = _size(result)
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("points"), list):
+        flat = as_number_list([c for p in value["points"] if isinstance(p, list) for c in p])
+        if flat is None or len(flat) % 2:
+            return None
+        xy = flat.reshape(-1, 2) / 100.0 * (w, h)
+        return [float(v) for v in xy.reshape(-1)]
+    box = as_number_list([value.get(k) for k in ("x", "y", "width", "height")])
+    if box is None:
+        return None
+    x, y, bw, bh = box / 100.0 * (w, h, w, h)
+    angle = math.radians(float(value.get("rotation", 0) or 0))
+    c, s = math.cos(angle), math.sin(angle)
+    corners = [(0, 0), (bw, 0), (bw, bh), (0, bh)]  # rotated about the top-left corner
+    return [v for dx, dy in corners for v in (x + dx * c - dy * s, y + dx * s + dy * c)]
+
+
+def tasks_to_coco(data: Any, problems: Problems) -> dict[str, Any]:
+    tasks = [data] if isinstance(data, dict) else data
+    images: list[dict] = []
+    raw: list[tuple[Any, str, list[float], dict]] = []
+    names: set[str] = set()
+    for n, task in enumerate(tasks):
+        tid = as_id(task.get("id"))
+        tid = n if tid is None else tid
+        where = f"task {tid!r}"
+        runs = task.get("annotations", task.get("completions"))
+        if not isinstance(runs, list):
+            problems.warn(where, "has no annotations list; skipped")
+            continue
+        usable = [a for a in runs if isinstance(a, dict) and not a.get("was_cancelled")
+                  and isinstance(a.get("result"), list)]
+        if len(usable) > 1:
+            problems.warn(where, f"has {len(usable)} annotations; using the last one")
+        results = usable[-1]["result"] if usable else []
+        size = None
+        image_url = None
+        for r in results:
+            if not isinstance(r, dict):
+                problems.warn(where, "a result is not an object; skipped")
+                continue
+            image_url = image_url or _image_url(task.get("data"), r.get("to_name"))
+            kind = r.get("type")
+            value = r.get("value") if isinstance(r.get("value"), dict) else {}
+            labels = value.get(kind) if isinstance(kind, str) else None
+            if kind not in ("polygonlabels", "rectanglelabels"):
+                if kind is not None and kind != "polygon":
+                    problems.warn(where, f"result type {kind!r} is not a polygon; skipped")
+                continue
+            if not isinstance(labels, list) or not labels or not isinstance(labels[0], str):
+                problems.warn(where, f"result {r.get('id')!r} has no label; skipped")
+                continue
+            points = _points(r)
+            if points is None:
+                problems.warn(where, f"result {r.get('id')!r} has unusable points or size; skipped")
+                continue
+            if _size(r) == PERCENT_SIZE and size is None:
+                problems.warn(where, "results have no original_width/height; the size of the "
+                                     "image on disk is used (pass the images folder)")
+            size = size or _size(r)
+            names.add(labels[0])
+            raw.append((tid, labels[0], points, {"label_studio_result_id": r.get("id")}))
+        image_url = image_url or _image_url(task.get("data"), None)
+        if image_url is None:
+            problems.warn(where, "has no image URL in its data; skipped")
+            continue
+        entry: dict[str, Any] = {"id": tid, "file_name": image_url}
+        if size is not None:
+            entry["width"], entry["height"] = size
+        images.append(entry)
+    category_ids = {name: i + 1 for i, name in enumerate(sorted(names))}
+    annotations = [
+        {"id": i + 1, "image_id": tid, "category_id": category_ids[name],
+         "segmentation": [points], "iscrowd": 0,
+         **{k: v for k, v in extra.items() if v is not None}}
+        for i, (tid, name, points, extra) in enumerate(raw)
+    ]
+    categories = [{"id": cid, "name": name} for name, cid in category_ids.items()]
+    return {"images": images, "annotations": annotations, "categories": categories}

@@ -1,0 +1,64 @@
+"""load_labels: one entry point for COCO files and Label Studio's native JSON export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from skysegui.core.annotations.coco_read import parse_coco
+from skysegui.core.annotations.labelstudio import looks_like_label_studio, tasks_to_coco
+from skysegui.core.annotations.model import AnnotationSet
+from skysegui.core.annotations.validate import Problems
+from skysegui.core.errors import AnnotationError
+
+
+@dataclass
+class LoadResult:
+    labels: AnnotationSet
+    warnings: list[str] = field(default_factory=list)
+    format: str = "coco"  # "coco" | "label-studio"
+
+
+def _read_json(path: Path):
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise AnnotationError(f"{path}: file not found; check the path") from exc
+    except OSError as exc:
+        raise AnnotationError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if not raw.strip():
+        raise AnnotationError(f"{path}: the file is empty; export the labels again")
+    try:
+        return json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise AnnotationError(f"{path}: not a text (UTF-8) file, so not a label file") from exc
+    except json.JSONDecodeError as exc:
+        raise AnnotationError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
+            f"the file may be truncated: restore it from {path.name}.bak or export it again"
+        ) from exc
+    except RecursionError as exc:
+        raise AnnotationError(f"{path}: JSON nested too deeply to be a label file") from exc
+
+
+def labels_from_data(data, source: str = "labels", images_dir=None, synonyms=None) -> LoadResult:
+    """Parse already-decoded JSON (COCO dict or Label Studio task list)."""
+    problems = Problems(source)
+    fmt = "coco"
+    if looks_like_label_studio(data):
+        data = tasks_to_coco(data, problems)
+        fmt = "label-studio"
+    labels = parse_coco(data, problems, images_dir=images_dir, synonyms=synonyms)
+    return LoadResult(labels, problems.warnings, fmt)
+
+
+def load_labels(path, images_dir=None, synonyms=None) -> LoadResult:
+    """Load COCO or Label Studio JSON; unusable -> AnnotationError, else labels + warnings.
+
+    images_dir: where the panoramas are; images are matched by cleaned name and their
+    real size read from disk. synonyms: {SKY: [...], NON_SKY: [...]} extra category names.
+    """
+    path = Path(path)
+    data = _read_json(path)
+    return labels_from_data(data, str(path), images_dir, synonyms)

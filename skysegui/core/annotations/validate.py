@@ -1,0 +1,103 @@
+"""Checks on label-file values: every problem is collected with where it is.
+
+Loading never stops at the first bad entry: each problem becomes one warning line naming
+the file, the image and the annotation, and the entry is skipped or repaired (clamped).
+Only a file that cannot be used at all raises AnnotationError.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skysegui.core.errors import AnnotationError
+
+MAX_SIDE = 1 << 16           # no panorama side is larger; guards RLE decoding
+MAX_PIXELS = 16384 * 8192  # as core.imageio: the largest panorama the program opens
+
+
+@dataclass
+class Problems:
+    """Warnings collected while reading one file."""
+
+    source: str
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, where: str, message: str) -> None:
+        self.warnings.append(f"{self.source}: {where}: {message}" if where else f"{self.source}: {message}")
+
+    def fail(self, message: str) -> AnnotationError:
+        return AnnotationError(f"{self.source}: {message}")
+
+
+def source_name(path: str | Path | None) -> str:
+    return str(path) if path is not None else "labels"
+
+
+def is_id(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value != ""
+    )
+
+
+def as_id(value: Any) -> int | str | None:
+    """An int or non-empty string id; integral floats (7.0) become ints; else None."""
+    if is_id(value):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def as_size(value: Any) -> int | None:
+    """A positive image side (int, or integral float), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and 0 < value <= MAX_SIDE:
+        return value
+    return None
+
+
+def as_number_list(value: Any) -> np.ndarray | None:
+    """A flat list of finite numbers as float64, or None if it is anything else."""
+    if not isinstance(value, list | tuple) or not value:
+        return None
+    try:
+        arr = np.array(value)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        return None
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        return None
+    return arr
+
+
+def clamp_ring(ring: np.ndarray, width: int, height: int) -> tuple[np.ndarray, bool]:
+    """The ring clamped into 0..width x 0..height, and whether anything moved."""
+    lo, hi = ring.min(axis=0), ring.max(axis=0)
+    if lo[0] >= 0 and lo[1] >= 0 and hi[0] <= width and hi[1] <= height:
+        return ring, False
+    clamped = np.clip(ring, 0.0, [float(width), float(height)])
+    return clamped, True
+
+
+def has_area(ring: np.ndarray) -> bool:
+    """At least 3 distinct points (a ring that can enclose anything)."""
+    if len(ring) < 3:
+        return False
+    x, y = ring[:, 0], ring[:, 1]
+    if np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]) + x[-1] * y[0] - x[0] * y[-1] != 0:
+        return True  # a non-zero area needs three distinct points: the common case, fast
+    differs = np.any(ring != ring[0], axis=1)
+    if not differs.any():
+        return False
+    second = ring[int(np.argmax(differs))]
+    return bool(np.any(differs & np.any(ring != second, axis=1)))

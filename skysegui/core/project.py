@@ -1,0 +1,172 @@
+"""A project folder: images, labels (with autosave and crash recovery), models,
+predictions and the dataset cache, laid out as docs/architecture.md describes.
+
+A project can also be opened from a COCO file: its folder becomes the root and the
+file is the labels; images are taken from <root>/images if it exists, else the root.
+Opened from a Label Studio task export, the labels are saved as COCO beside it
+(<name>.coco.json) so the export itself is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from skysegui.core.annotations import (
+    NON_SKY,
+    SKY,
+    AnnotationSet,
+    Category,
+    ImageRecord,
+    LoadResult,
+    load_labels,
+    name_key,
+    save_coco,
+)
+from skysegui.core.annotations.names import index_images
+from skysegui.core.atomicio import write_text_atomic
+from skysegui.core.errors import AnnotationError, ProjectError, SkysegError
+
+LABELS_NAME = "labels.json"
+SETTINGS_NAME = "project.json"
+
+
+class Project:
+    def __init__(self, root: str | Path, labels_path: str | Path | None = None) -> None:
+        self.root = Path(root)
+        self.labels_path = Path(labels_path) if labels_path else self.root / LABELS_NAME
+        images = self.root / "images"
+        # panoramas live in images/; a folder without one keeps them beside the labels
+        self.images_dir = images if images.is_dir() or not self.root.is_dir() else self.root
+        self.autosave_path = self.labels_path.with_name(self.labels_path.stem + ".autosave.json")
+        self.models_dir = self.root / "models"
+        self.predictions_dir = self.root / "predictions"
+        self.cache_dir = self.root / "cache"
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    # --- opening ----------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> Project:
+        """A project folder, or a COCO/Label Studio JSON file with the images beside it."""
+        path = Path(path)
+        if path.is_file():
+            if path.suffix.lower() != ".json":
+                raise ProjectError(f"{path} is not a project folder or a label (.json) file")
+            return cls(path.parent, path)
+        if not path.is_dir():
+            raise ProjectError(f"{path} does not exist; choose a project folder or create one")
+        project = cls(path)
+        if not (path / "images").is_dir() and not project.labels_path.exists():
+            raise ProjectError(
+                f"{path} is not a project: it has neither an images/ folder nor {LABELS_NAME}; "
+                "create a project there or put the panoramas in images/"
+            )
+        return project
+
+    @classmethod
+    def create(cls, root: str | Path) -> Project:
+        root = Path(root)
+        if root.is_file():
+            raise ProjectError(f"{root} is a file; choose a folder for the new project")
+        try:
+            for sub in ("images", "models", "predictions", "cache"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create a project in {root}: {exc.strerror or exc}") from exc
+        return cls(root)
+
+    # --- images and labels ------------------------------------------------------------------
+    def image_paths(self) -> list[Path]:
+        """Panoramas of the images folder, one per name (HDR preferred), sorted by name."""
+        return sorted(index_images(self.images_dir).values(), key=lambda p: p.name.casefold())
+
+    def load_labels(self) -> LoadResult:
+        """The labels file (if any), plus an image entry for every panorama not in it yet."""
+        if self.labels_path.exists():
+            result = load_labels(self.labels_path, images_dir=self.images_dir)
+            if result.format != "coco":
+                self._save_beside(self.labels_path.with_name(self.labels_path.stem + ".coco.json"))
+        else:
+            result = LoadResult(_empty_labels(), [])
+        self._add_missing_images(result)
+        return result
+
+    def _save_beside(self, path: Path) -> None:
+        self.labels_path = path
+        self.autosave_path = path.with_name(path.stem + ".autosave.json")
+
+    def _add_missing_images(self, result: LoadResult) -> None:
+        from skysegui.core.imageio import probe_image
+
+        labels = result.labels
+        known = {name_key(i.file_name) for i in labels.images.values()}
+        for path in self.image_paths():
+            if name_key(path.name) in known:
+                continue
+            try:
+                info = probe_image(path)
+            except SkysegError as exc:
+                result.warnings.append(f"{path}: skipped ({exc})")
+                continue
+            iid = labels.new_id(labels.images)
+            labels.images[iid] = ImageRecord(iid, path.name, int(info.width), int(info.height), path)
+
+    def save_labels(self, labels: AnnotationSet) -> None:
+        """Save atomically (keeping labels.json.bak) and drop the now stale autosave."""
+        save_coco(labels, self.labels_path, keep_backup=True)
+        self.discard_recovery()
+
+    # --- autosave and recovery ----------------------------------------------------------------
+    def autosave(self, labels: AnnotationSet) -> None:
+        save_coco(labels, self.autosave_path, keep_backup=False)
+
+    def has_recovery(self) -> bool:
+        """An autosave newer than the saved labels exists (the program did not close cleanly)."""
+        if not self.autosave_path.exists():
+            return False
+        if not self.labels_path.exists():
+            return True
+        return self.autosave_path.stat().st_mtime_ns >= self.labels_path.stat().st_mtime_ns
+
+    def recover(self) -> LoadResult:
+        if not self.autosave_path.exists():
+            raise ProjectError(f"there is no autosave to recover in {self.root}")
+        try:
+            return load_labels(self.autosave_path, images_dir=self.images_dir)
+        except AnnotationError as exc:
+            raise ProjectError(f"the autosave cannot be recovered ({exc}); discard it") from exc
+
+    def discard_recovery(self) -> None:
+        self.autosave_path.unlink(missing_ok=True)
+
+    # --- settings -------------------------------------------------------------------------------
+    @property
+    def settings_path(self) -> Path:
+        return self.root / SETTINGS_NAME
+
+    def load_settings(self) -> dict[str, Any]:
+        """project.json as a dict ({} when absent); a broken file is a ProjectError."""
+        if not self.settings_path.exists():
+            return {}
+        try:
+            data = json.loads(self.settings_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ProjectError(f"{self.settings_path} is not valid JSON ({exc}); fix or delete it") from exc
+        if not isinstance(data, dict):
+            raise ProjectError(f"{self.settings_path} must hold a JSON object; fix or delete it")
+        return data
+
+    def save_settings(self, settings: dict[str, Any]) -> None:
+        write_text_atomic(self.settings_path, json.dumps(settings, indent=2), keep_backup=True)
+
+
+def _empty_labels() -> AnnotationSet:
+    labels = AnnotationSet()
+    labels.categories[SKY] = Category(SKY, "sky")
+    labels.categories[NON_SKY] = Category(NON_SKY, "non-sky")
+    return labels
+
+

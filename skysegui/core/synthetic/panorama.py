@@ -1,0 +1,115 @@
+"""make_panorama: one seeded procedural HDR panorama and its exact class map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from skysegui.core.errors import SkysegError
+from skysegui.core.synthetic import objects
+from skysegui.core.synthetic.canvas import Canvas
+from skysegui.core.synthetic.noise import tileable_fbm
+from skysegui.core.synthetic.render import render
+from skysegui.core.synthetic.sky import make_lighting
+from skysegui.core.synthetic.skyline import BUILDERS, SKYLINES
+
+KINDS = ("day", "dusk", "night")
+MIN_SIZE = (16, 8)
+MAX_SIZE = (16384, 8192)
+
+
+class SyntheticSizeError(SkysegError):
+    """The requested panorama size is outside what the generator supports."""
+
+
+@dataclass
+class SyntheticPanorama:
+    pixels: np.ndarray          # float32 H x W x 3, linear radiance
+    classes: np.ndarray         # uint8 H x W: 0 other, 1 sky, 2 object inside the sky
+    sky: np.ndarray             # uint8 H x W: 1 where classes == 1
+    seed: int
+    kind: str                   # "day" | "dusk" | "night"
+    skyline: str = ""           # "mountains" | "city" | "forest" | "sea" | "lake"
+    info: dict = field(default_factory=dict)  # sun position, object count, ...
+
+
+def make_panorama(width: int, height: int, seed: int, kind: str | None = None,
+                  skyline: str | None = None) -> SyntheticPanorama:
+    """A panorama of the given size; the same arguments always give the same bytes."""
+    if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
+        raise SyntheticSizeError(
+            f"panorama size {width}x{height} is not supported: use a width of "
+            f"{MIN_SIZE[0]}..{MAX_SIZE[0]} and a height of {MIN_SIZE[1]}..{MAX_SIZE[1]} "
+            "(equirectangular panoramas are usually twice as wide as high)")
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    if skyline is not None and skyline not in SKYLINES:
+        raise ValueError(f"skyline must be one of {SKYLINES}, not {skyline!r}")
+    seeds = np.random.SeedSequence(int(seed)).spawn(6)
+    pick, geo, lit, tex, sky_objects, noise = (np.random.default_rng(s) for s in seeds)
+    chosen_kind = kind or str(pick.choice(KINDS, p=[0.55, 0.25, 0.2]))
+    chosen_skyline = skyline or str(pick.choice(SKYLINES))
+
+    canvas = Canvas(width, height)
+    BUILDERS[chosen_skyline](canvas, geo, chosen_kind)
+    light = make_lighting(chosen_kind, lit, _skyline_top(canvas))
+    n_objects = _place_sky_objects(canvas, sky_objects, light)
+    canvas.remove_specks(min_area=12)
+
+    clouds = tileable_fbm(tex, 256, beta=2.1, k_min=1.5)
+    surface = tileable_fbm(tex, 256, beta=1.2, k_min=2.0)
+    stars = _stars(canvas, tex, light) if light.star_density > 0 else None
+    pixels = render(canvas, light, clouds, surface, stars, noise)
+    classes = canvas.classes()
+    return SyntheticPanorama(
+        pixels=pixels, classes=classes, sky=(classes == 1).astype(np.uint8), seed=int(seed),
+        kind=chosen_kind, skyline=chosen_skyline,
+        info={
+            "sun_azimuth_deg": float(np.degrees(light.sun_azimuth)),
+            "sun_elevation_deg": float(np.degrees(light.sun_elevation)),
+            "sun_xy": (float(canvas.x_of(light.sun_azimuth)), float(canvas.y_of(light.sun_elevation))),
+            "cloud_cover": light.cloud_cover,
+            "sky_objects": n_objects,
+        },
+    )
+
+
+def _skyline_top(canvas: Canvas) -> float:
+    """Elevation (radians) of the highest non-sky pixel."""
+    rows = np.nonzero((canvas.index != 0).any(axis=1))[0]
+    if rows.size == 0:
+        return 0.0
+    return float(np.pi / 2 - rows[0] * np.pi / canvas.height)
+
+
+def _place_sky_objects(canvas: Canvas, rng: np.random.Generator, light) -> int:
+    """Sometimes a balloon or a few birds, always fully inside the sky and clear of the sun."""
+    count = 0
+    if rng.random() > 0.45:
+        return 0
+    for _ in range(int(rng.integers(1, 3))):
+        for _attempt in range(12):
+            az, el = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(12, 55))
+            cos_sun = (np.sin(el) * np.sin(light.sun_elevation)
+                       + np.cos(el) * np.cos(light.sun_elevation) * np.cos(az - light.sun_azimuth))
+            if cos_sun > np.cos(np.radians(8)):
+                continue
+            x, y = float(canvas.x_of(az)), float(canvas.y_of(el))
+            size = max(3.0, np.radians(rng.uniform(0.8, 2.5)) * canvas.px_per_rad)
+            if rng.random() < 0.5:
+                ok = objects.balloon(canvas, rng, x, y, size)
+            else:
+                ok = objects.bird_flock(canvas, rng, x, y, size * 2.5) > 0
+            if ok:
+                count += 1
+                break
+    return count
+
+
+def _stars(canvas: Canvas, rng: np.random.Generator, light):
+    n = int(canvas.width * canvas.height * 0.5 * 0.004 * light.star_density)
+    rows = rng.integers(0, canvas.height // 2, n)
+    cols = rng.integers(0, canvas.width, n)
+    bright = (rng.exponential(0.08, n) + 0.01).astype(np.float32)
+    return rows, cols, bright
