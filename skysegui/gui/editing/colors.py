@@ -1,0 +1,31 @@
+"""Colours of label items by class role (sky, non-sky object, other), shared by every item."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+SKY_ROLE, NON_SKY_ROLE = 1, 2
+
+_BASE = {
+    SKY_ROLE: QColor(40, 150, 255),  # sky: blue
+    NON_SKY_ROLE: QColor(255, 120, 30),  # object cut out of the sky: orange
+}
+_OTHER = QColor(200, 200, 200)
+SELECTED = QColor(255, 235, 60)
+HOVER = QColor(255, 255, 255)
+HANDLE_FILL = QColor(255, 255, 255)
+HANDLE_ACTIVE = QColor(255, 60, 60)
+DRAFT = QColor(80, 255, 120)
+ERASER = QColor(255, 80, 80)
+
+
+def outline_color(role: int) -> QColor:
+    """Opaque outline colour of a polygon of this role."""
+    return QColor(_BASE.get(role, _OTHER))
+
+
+def fill_color(role: int, alpha: int = 70) -> QColor:
+    """Semi-transparent fill, so the panorama stays visible under the label."""
+    c = QColor(_BASE.get(role, _OTHER))
+    c.setAlpha(alpha)
+    return c

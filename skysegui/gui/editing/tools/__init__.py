@@ -1,0 +1,1 @@
+"""Editing tools: select, draw polygon, hole, object, brush, eraser."""
