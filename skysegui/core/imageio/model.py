@@ -1,0 +1,67 @@
+"""The in-memory image and its metadata, and the limits every reader enforces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+#: Extensions we read, lower case.
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".exr", ".hdr", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+)
+
+#: source_type for each extension.
+FORMAT_BY_EXTENSION: dict[str, str] = {
+    ".exr": "exr",
+    ".hdr": "hdr",
+    ".tif": "tiff",
+    ".tiff": "tiff",
+    ".png": "png",
+    ".jpg": "jpg",
+    ".jpeg": "jpg",
+}
+
+#: Largest image we open: a 16K x 8K panorama (134 M pixels, 2x the width and height of
+#: the 8K panoramas artists use). Its float16 RGB pixels take 0.8 GB and a float32 copy
+#: 1.6 GB, which is the most a desktop machine can be expected to hold next to a model.
+MAX_PIXELS: int = 16384 * 8192
+
+
+@dataclass
+class ImageInfo:
+    """What a file holds, read from its header where the format allows."""
+
+    path: Path
+    source_type: str  # "exr" | "hdr" | "tiff" | "png" | "jpg"
+    width: int
+    height: int
+    channels: tuple[str, ...]  # names in the file, e.g. ("R","G","B") or ("diffuse.R", ...)
+    is_hdr: bool
+    bit_depth: int  # bits per channel in the file: 8, 16 or 32
+    dtype: str  # dtype of the returned pixels ("" when only probed)
+    transfer: str  # "linear" (HDR) or "srgb" (LDR files)
+    sanitised_nan: int = 0
+    sanitised_inf: int = 0
+    sanitised_negative: int = 0
+
+    @property
+    def sanitised_total(self) -> int:
+        return self.sanitised_nan + self.sanitised_inf + self.sanitised_negative
+
+
+@dataclass
+class Image:
+    """H x W x 3 linear RGB pixels (LDR files are sRGB-decoded) and where they came from."""
+
+    pixels: np.ndarray
+    info: ImageInfo
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])

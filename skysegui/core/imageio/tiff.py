@@ -1,0 +1,80 @@
+"""TIFF through tifffile: float (HDR, linear) and 8/16-bit (sRGB) files, first image only."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from skysegui.core.errors import CorruptImageError, UnsupportedFormatError
+from skysegui.core.imageio.detect import check_size
+from skysegui.core.imageio.model import ImageInfo
+
+# tifffile logs every damaged tag as a warning before we raise our own one-line error
+logging.getLogger("tifffile").setLevel(logging.ERROR)
+
+_ERRORS = (ValueError, OSError, KeyError, IndexError, RuntimeError, EOFError, TypeError)
+
+
+def _series_layout(path: Path):
+    """(width, height, channel count, dtype, bits, axes) of the first series."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes, shape = series.axes, series.shape
+            dtype = np.dtype(series.dtype)
+            bits = int(tif.pages[0].bitspersample)
+    except _ERRORS as exc:
+        raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
+    except Exception as exc:  # tifffile raises its own TiffFileError (a ValueError subclass)
+        raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
+    dims = dict(zip(axes, shape, strict=True))
+    if "Y" not in dims or "X" not in dims:
+        raise UnsupportedFormatError(f"{path.name} is not a 2-D TIFF image (axes {axes})")
+    count = dims.get("S", dims.get("C", 1))
+    return dims["X"], dims["Y"], count, dtype, bits, axes
+
+
+def probe_tiff(path: Path) -> ImageInfo:
+    width, height, count, dtype, bits, _axes = _series_layout(path)
+    check_size(path, width, height)
+    is_float = dtype.kind == "f"
+    if not is_float and dtype not in (np.uint8, np.uint16):
+        raise UnsupportedFormatError(
+            f"{path.name} stores {dtype} samples; SkySeg reads 8/16-bit and float TIFFs"
+        )
+    names = {1: ("Y",), 2: ("Y", "A"), 3: ("R", "G", "B")}.get(count, ("R", "G", "B", "A"))
+    return ImageInfo(
+        path=path, source_type="tiff", width=width, height=height, channels=names,
+        is_hdr=is_float, bit_depth=bits, dtype="", transfer="linear" if is_float else "srgb",
+    )
+
+
+def read_tiff_array(path: Path) -> np.ndarray:
+    """H x W x C (or H x W) array of the first image in the file's own sample type."""
+    _w, _h, _c, _dtype, _bits, axes = _series_layout(path)
+    try:
+        data = tifffile.imread(path, series=0)
+    except Exception as exc:  # tifffile/imagecodecs raise many types for damaged data
+        msg = str(exc)
+        if "imagecodecs" in msg:
+            raise UnsupportedFormatError(
+                f"{path.name} uses a TIFF compression this installation cannot decode ({msg}); "
+                "re-save it uncompressed or with deflate (zlib) compression"
+            ) from exc
+        raise CorruptImageError(f"{path} is damaged or truncated ({msg}); export it again") from exc
+    if data.ndim != len(axes) or data.size == 0:  # tifffile hands back an empty array for damaged pages
+        raise CorruptImageError(
+            f"{path} is damaged: its pixel data does not match its header (axes {axes}, "
+            f"decoded shape {data.shape}); export it again"
+        )
+    keep = [a for a in axes if a in "YXSC"]
+    if len(keep) != data.ndim:  # extra axes (pages, time, ...): take the first of each
+        index = tuple(slice(None) if a in "YXSC" else 0 for a in axes)
+        data = data[index]
+    order = [keep.index(a) for a in "YX"] + [i for i, a in enumerate(keep) if a in "SC"]
+    if order != list(range(data.ndim)):
+        data = np.ascontiguousarray(np.transpose(data, order))
+    return data
