@@ -1,0 +1,103 @@
+"""Every menu action of the window with its shortcut, in one table (the Help list reads it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+TOOLBAR_TEXT = {
+    "open_project": "Open", "save": "Save", "fit": "Fit", "zoom_100": "100 %",
+    "half_swap": "Seam", "auto_exposure": "Auto EV",
+}
+# name: (menu text, shortcuts, status tip, checkable)
+ACTION_TABLE: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
+    "open_project": ("&Open Project...", ("Ctrl+O",), "Open a project folder (images/ + labels.json)", False),
+    "open_coco": ("Open &COCO File...", ("Ctrl+Shift+O",), "Open a COCO or Label Studio JSON file", False),
+    "open_image": ("Open &Image...", ("Ctrl+Alt+O",), "Open one panorama without labels", False),
+    "save": ("&Save Labels", ("Ctrl+S",), "Save the labels (atomic; the previous file is kept as .bak)", False),
+    "export": ("&Export...", ("Ctrl+E",), "Export masks, overlays or RGBA EXRs", False),
+    "quit": ("&Quit", ("Ctrl+Q",), "Quit (asks first when there are unsaved edits)", False),
+    "fit": ("&Fit to Window", ("F",), "Show the whole image", False),
+    "zoom_100": ("Actual Pixels (&100 %)", ("Ctrl+1", "1"), "One image pixel per screen pixel", False),
+    "zoom_in": ("Zoom &In", ("Ctrl+=", "+", "="), "Zoom in", False),
+    "zoom_out": ("Zoom &Out", ("Ctrl+-", "-"), "Zoom out", False),
+    "half_swap": ("&Half-Swap (Seam in the Middle)", ("Ctrl+H",), "Put the 360-degree seam in the middle of the view", True),
+    "wrap": ("&Wrap Around (360-degree)", ("Shift+W",), "Continue the panorama across its left/right edge", True),
+    "toggle_labels": ("Show &Label Overlay", ("L",), "Show or hide the label mask overlay", True),
+    "toggle_prediction": ("Show &Prediction Overlay", ("Shift+L",), "Show or hide the prediction overlay", True),
+    "auto_exposure": ("&Auto Exposure", ("A",), "Set the exposure from the image", False),
+    "next_image": ("&Next Image", ("PgDown",), "Open the next image of the list", False),
+    "previous_image": ("P&revious Image", ("PgUp",), "Open the previous image of the list", False),
+    "about": ("&About SkySeg GUI", (), "About this program", False),
+    "shortcuts": ("&Keyboard Shortcuts", ("F1",), "List every shortcut", False),
+}
+
+
+@dataclass
+class Actions:
+    """The window's own actions by name (editor and undo actions come from their owners)."""
+
+    by_name: dict[str, QAction]
+
+    def __getattr__(self, name: str) -> QAction:
+        try:
+            return self.__dict__["by_name"][name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+
+def build_actions(parent: QWidget) -> Actions:
+    actions = {}
+    for name, (text, keys, tip, checkable) in ACTION_TABLE.items():
+        action = QAction(text, parent)
+        action.setObjectName(name)
+        if keys:
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        action.setStatusTip(tip)
+        action.setToolTip(f"{tip} ({keys[0]})" if keys else tip)
+        action.setCheckable(checkable)
+        if name in TOOLBAR_TEXT:
+            action.setIconText(TOOLBAR_TEXT[name])
+        actions[name] = action
+    for name in ("wrap", "toggle_labels", "toggle_prediction"):
+        actions[name].setChecked(True)
+    return Actions(actions)
+
+
+def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
+    """(action text, shortcuts) of every action that has a shortcut, for the Help list."""
+    rows = []
+    for action in actions:
+        keys = action.shortcuts()
+        if keys:
+            text = action.text().replace("&", "")
+            rows.append(
+                (text, ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys))
+            )
+    return rows
+
+
+MOUSE_ROWS = [
+    ("Pan", "Middle drag, Space + drag, drag on empty background"),
+    ("Zoom to cursor", "Mouse wheel"),
+]
+
+
+def shortcuts_dialog(parent: QWidget, actions: list[QAction]) -> QDialog:
+    """Help > Keyboard Shortcuts: every shortcut of `actions` plus the mouse gestures."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Keyboard shortcuts")
+    rows = shortcut_rows(actions) + MOUSE_ROWS
+    table = QTableWidget(len(rows), 2, dialog)
+    table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+    for i, (text, keys) in enumerate(rows):
+        table.setItem(i, 0, QTableWidgetItem(text))
+        table.setItem(i, 1, QTableWidgetItem(keys))
+    table.resizeColumnsToContents()
+    table.verticalHeader().hide()
+    QVBoxLayout(dialog).addWidget(table)
+    dialog.resize(520, 560)
+    dialog.open()
+    return dialog

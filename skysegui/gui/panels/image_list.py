@@ -1,0 +1,148 @@
+"""The project's images: name, labelled status, an optional score (uncertainty sorting), filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+NAME, STATUS, SCORE = 0, 1, 2
+THUMB_SIZE = QSize(72, 36)
+LABELLED, UNLABELLED = "\u2713", "\u2014"  # check mark, dash
+
+
+class _Item(QTreeWidgetItem):
+    """Sorts the score column numerically (missing scores last)."""
+
+    def __lt__(self, other: QTreeWidgetItem) -> bool:
+        column = self.treeWidget().sortColumn() if self.treeWidget() else NAME
+        if column == SCORE:
+            a = self.data(SCORE, PATH_ROLE)
+            b = other.data(SCORE, PATH_ROLE)
+            a = float("-inf") if a is None else a
+            b = float("-inf") if b is None else b
+            return a < b
+        return self.text(column).lower() < other.text(column).lower()
+
+
+class ImageList(QWidget):
+    """Emits imageActivated(Path) when the user picks an image."""
+
+    imageActivated = Signal(object)
+    FILTERS = ("All images", "Labelled", "Unlabelled")
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter by name")
+        self.search.setClearButtonEnabled(True)
+        self.status_filter = QComboBox()
+        self.status_filter.addItems(self.FILTERS)
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Image", LABELLED, "Score"])
+        self.tree.headerItem().setToolTip(STATUS, "labelled?")
+        self.tree.setColumnHidden(SCORE, True)  # shown once there are scores
+        self.tree.headerItem().setToolTip(SCORE, "e.g. prediction uncertainty: sort to review the worst first")
+        self.tree.setRootIsDecorated(False)
+        self.tree.setSortingEnabled(True)
+        self.tree.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setIconSize(QSize(THUMB_SIZE.width(), THUMB_SIZE.height()))
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(STATUS, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SCORE, QHeaderView.ResizeMode.ResizeToContents)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.status_filter)
+        self.setMinimumWidth(260)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.tree)
+        self.search.textChanged.connect(self._apply_filter)
+        self.status_filter.currentIndexChanged.connect(self._apply_filter)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemClicked.connect(self._activated)
+
+    def set_images(self, images: list[tuple[Path, bool]]) -> None:
+        """(path, labelled) of every image of the project."""
+        self.tree.clear()
+        for path, labelled in images:
+            item = _Item([Path(path).name, LABELLED if labelled else UNLABELLED, ""])
+            item.setToolTip(STATUS, "has labels" if labelled else "no labels yet")
+            item.setTextAlignment(STATUS, Qt.AlignmentFlag.AlignCenter)
+            item.setData(NAME, PATH_ROLE, str(path))
+            item.setToolTip(NAME, str(path))
+            item.setData(STATUS, PATH_ROLE, bool(labelled))
+            self.tree.addTopLevelItem(item)
+        self._apply_filter()
+
+    def set_thumbnail(self, path: Path, pixmap: QPixmap) -> None:
+        item = self._find(path)
+        if item is not None:
+            item.setIcon(NAME, QIcon(pixmap))
+
+    def set_labelled(self, path: Path, labelled: bool) -> None:
+        item = self._find(path)
+        if item is not None:
+            item.setText(STATUS, LABELLED if labelled else UNLABELLED)
+            item.setToolTip(STATUS, "has labels" if labelled else "no labels yet")
+            item.setData(STATUS, PATH_ROLE, bool(labelled))
+            self._apply_filter()
+
+    def set_scores(self, scores: dict[Path, float]) -> None:
+        """Per-image scores (e.g. mean prediction uncertainty); sort by clicking the column."""
+        by_name = {str(Path(p)): float(s) for p, s in scores.items()}
+        self.tree.setColumnHidden(SCORE, not by_name)
+        for item in self._items():
+            score = by_name.get(item.data(NAME, PATH_ROLE))
+            item.setData(SCORE, PATH_ROLE, score)
+            item.setText(SCORE, "" if score is None else f"{score:.3f}")
+
+    def sort_by_score(self, descending: bool = True) -> None:
+        order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+        self.tree.sortByColumn(SCORE, order)
+
+    def set_current(self, path: Path | None) -> None:
+        item = self._find(path) if path is not None else None
+        self.tree.blockSignals(True)
+        self.tree.setCurrentItem(item)
+        self.tree.blockSignals(False)
+
+    def visible_paths(self) -> list[Path]:
+        """The shown images in display order (next/previous image walk this)."""
+        return [Path(i.data(NAME, PATH_ROLE)) for i in self._items() if not i.isHidden()]
+
+    def _items(self) -> list[QTreeWidgetItem]:
+        return [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+
+    def _find(self, path: Path) -> QTreeWidgetItem | None:
+        key = str(Path(path))
+        return next((i for i in self._items() if i.data(NAME, PATH_ROLE) == key), None)
+
+    def _apply_filter(self) -> None:
+        text = self.search.text().strip().lower()
+        mode = self.status_filter.currentIndex()
+        for item in self._items():
+            labelled = bool(item.data(STATUS, PATH_ROLE))
+            hide = (text and text not in item.text(NAME).lower()) or (
+                (mode == 1 and not labelled) or (mode == 2 and labelled)
+            )
+            item.setHidden(bool(hide))
+
+    def _activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        self.imageActivated.emit(Path(item.data(NAME, PATH_ROLE)))

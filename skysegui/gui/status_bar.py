@@ -1,0 +1,39 @@
+"""Status bar: hints, pixel readout (coordinates, linear RGB, luminance), zoom, dynamic range."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from skysegui.gui.viewer.readout import PixelReadout
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.pixel_label = QLabel("")
+        self.pixel_label.setMinimumWidth(420)
+        self.range_label = QLabel("")
+        self.range_label.setToolTip("Dynamic range of the image: log2(max / min) of luminance")
+        self.zoom_label = QLabel("")
+        self.zoom_label.setMinimumWidth(70)
+        for label in (self.pixel_label, self.range_label, self.zoom_label):
+            label.setObjectName("statusField")
+            self.addPermanentWidget(label)
+
+    def set_pixel(self, readout: PixelReadout | None) -> None:
+        self.pixel_label.setText("" if readout is None else readout.text())
+
+    def set_zoom(self, scale: float) -> None:
+        self.zoom_label.setText(f"{scale * 100:.0f} %")
+
+    def set_dynamic_range(self, stops: float | None, low: float = 0.0, high: float = 0.0) -> None:
+        if stops is None:
+            self.range_label.setText("")
+            return
+        self.range_label.setText(f"DR {stops:.1f} stops")
+        self.range_label.setToolTip(
+            f"Dynamic range: {stops:.1f} stops (luminance {low:.3g} .. {high:.3g})"
+        )
+
+    def hint(self, text: str, msecs: int = 0) -> None:
+        self.showMessage(text, msecs)

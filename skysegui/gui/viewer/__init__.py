@@ -1,0 +1,1 @@
+"""The image viewer: a QGraphicsView whose scene coordinates are full-resolution pixels."""

@@ -1,0 +1,189 @@
+"""Mask overlays on the viewer: a coloured, semi-transparent (or outline-only) mask.
+
+A mask becomes an 8-bit indexed QImage whose colour table maps 0 to transparent and
+1 to the layer colour, so a colour change only swaps the table (no pixel work) and an
+8K mask costs one byte per pixel. The overlay draws one copy per visible panorama copy
+(the viewer wraps 360-degree images), at z 10..20 above the picture and below the editor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene
+
+
+@dataclass(frozen=True)
+class LayerStyle:
+    """How one overlay looks. opacity is 0..1."""
+
+    color: str = "#3fa9ff"
+    opacity: float = 0.45
+    visible: bool = True
+    outline: bool = False
+
+    def with_(self, **changes) -> LayerStyle:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ColoredMask:
+    """A mask drawn in one colour: a premultiplied ARGB QImage owning its pixels."""
+
+    color: str
+    image: QImage
+
+
+def colored_mask(mask: np.ndarray, color: str) -> ColoredMask:
+    """Colour a mask (non-zero = in). Pure numpy + QImage, so workers may call it."""
+    lut = np.zeros(256, np.uint32)
+    lut[1:] = QColor(color).rgba()  # opaque: premultiplied == straight
+    argb = np.ascontiguousarray(lut[np.asarray(mask, dtype=np.uint8)])
+    h, w = argb.shape
+    image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    return ColoredMask(color, image)
+
+
+def outline_of(mask: np.ndarray, thickness: int) -> np.ndarray:
+    """The inner border of a 0/1 mask, `thickness` pixels wide."""
+    m = (mask > 0).astype(np.uint8)
+    kernel = np.ones((2 * thickness + 1, 2 * thickness + 1), np.uint8)
+    eroded = cv2.erode(m, kernel, borderType=cv2.BORDER_REPLICATE)
+    return m - eroded
+
+
+class MaskOverlay:
+    """One mask layer of the viewer (label mask, prediction...)."""
+
+    def __init__(self, scene: QGraphicsScene, z: float, style: LayerStyle | None = None):
+        self._scene = scene
+        self._z = z
+        self._style = style or LayerStyle()
+        self._mask: np.ndarray | None = None
+        self._outline: np.ndarray | None = None
+        self._colored: ColoredMask | None = None
+        self._pixmap: QPixmap | None = None
+        self._pixmap_key: tuple | None = None
+        self._items: list[QGraphicsPixmapItem] = []
+        self._copies: tuple[int, ...] = (0,)
+        self._scale = 1
+        self._period: float | None = None
+        self._ghost_opacity = 0.55  # relative opacity of the wrapped copies (set by the view)
+
+    # --- data ------------------------------------------------------------------
+    @property
+    def mask(self) -> np.ndarray | None:
+        return self._mask
+
+    @property
+    def style(self) -> LayerStyle:
+        return self._style
+
+    @property
+    def scale(self) -> int:
+        """Full-resolution pixels per mask pixel (big images get a reduced overlay)."""
+        return self._scale
+
+    def set_mask(self, mask: np.ndarray | None, scale: int = 1, colored: ColoredMask | None = None) -> None:
+        """Show this 0/1 mask (H x W, any integer or bool dtype), each mask pixel covering
+        scale x scale image pixels; None hides the layer. `colored` (made by colored_mask,
+        e.g. in a worker) saves the colouring on the GUI thread when its colour matches."""
+        self._scale = max(1, int(scale))
+        self._pixmap_key, self._pixmap = None, None
+        self._colored = colored
+        if mask is None:
+            self._mask = None
+            self._outline = None
+        else:
+            m = np.asarray(mask)
+            if m.ndim != 2:
+                raise ValueError("an overlay mask must be 2-D (H x W)")
+            if m.dtype == np.bool_:
+                m = m.view(np.uint8)
+            elif m.dtype != np.uint8:
+                m = (m > 0).astype(np.uint8)
+            # uint8 is used as it is (no copy of a big mask): every non-zero value is "in"
+            self._mask = np.ascontiguousarray(m)
+            self._outline = None
+        self._rebuild()
+
+    def set_style(self, style: LayerStyle) -> None:
+        old, self._style = self._style, style
+        if old.with_(opacity=style.opacity) == style and self._items:
+            for item in self._items:  # only the opacity changed: no new pixmap
+                ghost = 1.0 if item.pos().x() == 0 else self._ghost_opacity
+                item.setOpacity(self._opacity() * ghost)
+            return
+        self._rebuild()
+
+    def set_copies(self, copies: tuple[int, ...], period: float | None = None) -> None:
+        """Which panorama copies to draw (0 = the image itself, -1/+1 its wrapped neighbours),
+        `period` (the image width) apart."""
+        if copies != self._copies or period != self._period:
+            self._copies, self._period = copies, period
+            self._rebuild()
+
+    def set_ghost_opacity(self, factor: float) -> None:
+        """Opacity of the wrapped copies relative to the real one (dimmed like the picture)."""
+        self._ghost_opacity = factor
+        for item in self._items:
+            if item.pos().x() != 0:
+                item.setOpacity(self._opacity() * factor)
+
+    def _opacity(self) -> float:
+        return max(0.0, min(1.0, self._style.opacity))
+
+    # --- drawing ---------------------------------------------------------------
+    def _shown(self) -> np.ndarray | None:
+        if self._mask is None:
+            return None
+        if not self._style.outline:
+            return self._mask
+        if self._outline is None:
+            thickness = max(1, round(self._mask.shape[1] / 1024))
+            self._outline = outline_of(self._mask, thickness)
+        return self._outline
+
+    def _current_pixmap(self) -> QPixmap | None:
+        """The coloured mask (or outline) as a pixmap, cached per (outline, colour)."""
+        data = self._shown()
+        if data is None:
+            return None
+        key = (self._style.outline, self._style.color)
+        if key != self._pixmap_key:
+            colored = self._colored
+            if self._style.outline or colored is None or colored.color != self._style.color:
+                colored = colored_mask(data, self._style.color)
+            self._pixmap = QPixmap.fromImage(colored.image)
+            self._pixmap_key = key
+        return self._pixmap
+
+    def _rebuild(self) -> None:
+        for item in self._items:
+            self._scene.removeItem(item)
+        self._items = []
+        if not self._style.visible:
+            return
+        pixmap = self._current_pixmap()
+        if pixmap is None:
+            return
+        w = pixmap.width()
+        for k in self._copies:
+            item = QGraphicsPixmapItem(pixmap)
+            item.setShapeMode(QGraphicsPixmapItem.ShapeMode.BoundingRectShape)
+            item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            item.setTransformationMode(Qt.TransformationMode.FastTransformation)
+            item.setOpacity(self._opacity() * (1.0 if k == 0 else self._ghost_opacity))
+            item.setZValue(self._z)
+            item.setScale(self._scale)
+            item.setPos(k * (self._period or w * self._scale), 0)
+            self._scene.addItem(item)
+            self._items.append(item)
+
+    @property
+    def items(self) -> list[QGraphicsPixmapItem]:
+        return list(self._items)

@@ -1,0 +1,1 @@
+"""Background workers (QThreadPool runnables): heavy work never runs on the GUI thread."""
