@@ -54,7 +54,7 @@ def atomic_write(path: str | os.PathLike, keep_backup: bool = False) -> Iterator
         yield tmp
         _fsync_file(tmp)
         if keep_backup and path.exists():
-            shutil.copy2(path, backup_path(path))
+            _copy_backup(path)
         os.replace(tmp, path)
         _fsync_dir(folder)
     except SaveError:
@@ -78,6 +78,19 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, keep_backup: bool =
 
 def write_text_atomic(path: str | os.PathLike, text: str, keep_backup: bool = False) -> None:
     write_bytes_atomic(path, text.encode("utf-8"), keep_backup=keep_backup)
+
+
+def _copy_backup(path: Path) -> None:
+    """Copy `path` to its .bak atomically too: a crash mid-copy must not leave a partial .bak."""
+    backup = backup_path(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{backup.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        shutil.copy2(path, tmp_name)
+        os.replace(tmp_name, backup)
+    except BaseException:
+        _remove_quietly(Path(tmp_name))
+        raise
 
 
 def _target_mode(path: Path) -> int:

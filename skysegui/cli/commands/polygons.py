@@ -58,7 +58,7 @@ def run(args) -> int:
     mask_dir = Path(args.masks)
     if not mask_dir.is_dir():
         raise AnnotationError(f"{mask_dir} is not a folder of masks")
-    files = sorted(p for p in mask_dir.iterdir() if p.suffix.lower() in MASK_EXTENSIONS)
+    files = sorted(p for p in mask_dir.iterdir() if p.suffix.lower() in MASK_EXTENSIONS and not p.name.startswith("."))
     if not files:
         raise AnnotationError(f"no mask images ({', '.join(MASK_EXTENSIONS)}) in {mask_dir}")
     on_disk = index_images(args.images) if args.images else {}

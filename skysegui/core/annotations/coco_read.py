@@ -35,6 +35,7 @@ from skysegui.core.annotations.validate import (
     as_number_list,
     as_size,
     clamp_ring,
+    crosses_itself,
     has_area,
 )
 from skysegui.core.annotations.vectorize import mask_to_polygons
@@ -185,6 +186,9 @@ def _ring(values: Any, image: ImageRecord, scale, problems: Problems, where: str
     if moved:
         problems.warn(where, f"points outside the {image.width}x{image.height} image were "
                              "clamped to its border")
+    if crosses_itself(ring):
+        problems.warn(where, "a polygon crosses itself; kept as drawn (pixels inside follow "
+                             "the even-odd rule): redraw it in the editor")
     return ring
 
 

@@ -34,9 +34,11 @@ def _read_json(path: Path):
     except UnicodeDecodeError as exc:
         raise AnnotationError(f"{path}: not a text (UTF-8) file, so not a label file") from exc
     except json.JSONDecodeError as exc:
+        backup = path.with_name(path.name + ".bak")
+        fix = f"restore it from {backup.name}" if backup.exists() else "restore it from a backup"
         raise AnnotationError(
             f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
-            f"the file may be truncated: restore it from {path.name}.bak or export it again"
+            f"the file may be truncated: {fix} or export it again"
         ) from exc
     except RecursionError as exc:
         raise AnnotationError(f"{path}: JSON nested too deeply to be a label file") from exc

@@ -43,7 +43,11 @@ def name_key(name: str) -> str:
 
 
 def index_images(folder: str | Path | None) -> dict[str, Path]:
-    """Image files of a folder (not recursive) by name key, preferring HDR formats."""
+    """Image files of a folder (not recursive) by name key, preferring HDR formats.
+
+    Hidden files are left out: they include the half-written temporary files
+    (`.<stem>.*.tmp.exr`) a crash in the middle of an atomic write leaves behind.
+    """
     found: dict[str, Path] = {}
     if folder is None:
         return found
@@ -52,7 +56,7 @@ def index_images(folder: str | Path | None) -> dict[str, Path]:
         return found
     for path in sorted(folder.iterdir()):
         ext = path.suffix.lower()
-        if ext not in EXTENSION_PREFERENCE or not path.is_file():
+        if ext not in EXTENSION_PREFERENCE or path.name.startswith(".") or not path.is_file():
             continue
         key = name_key(path.name)
         old = found.get(key)

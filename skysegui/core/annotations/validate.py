@@ -101,3 +101,70 @@ def has_area(ring: np.ndarray) -> bool:
         return False
     second = ring[int(np.argmax(differs))]
     return bool(np.any(differs & np.any(ring != second, axis=1)))
+
+
+_SMALL_RING = 96  # rings up to this many vertices are checked pair by pair in one go
+_MAX_PAIRS = 20_000_000  # beyond this many candidate segment pairs the check gives up (no warning)
+
+
+def crosses_itself(ring: np.ndarray, block: int = 1_000_000) -> bool:
+    """Do two non-adjacent edges of the closed ring properly cross (a bow tie)?
+
+    Touching and overlapping edges (the zero-width bridges of keyhole rings) do not count.
+    Edges are sorted by their left end so only pairs whose x-ranges overlap are tested,
+    which keeps long skyline rings near linear; pathological rings stop at _MAX_PAIRS.
+    """
+    n = len(ring)
+    if n < 4:
+        return False
+    a = np.asarray(ring, dtype=np.float64)
+    if n <= _SMALL_RING:
+        return _small_ring_crosses(a)
+    b = np.roll(a, -1, axis=0)
+    xmin, xmax = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+    ymin, ymax = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+    order = np.argsort(xmin, kind="stable")
+    end = np.searchsorted(xmin[order], xmax[order], side="right")
+    counts = np.maximum(end - np.arange(1, n + 1), 0)
+    if int(counts.sum()) > _MAX_PAIRS:
+        return False
+    start = 0
+    while start < n:
+        stop = start + 1
+        budget = int(counts[start])
+        while stop < n and budget + int(counts[stop]) <= block:
+            budget += int(counts[stop])
+            stop += 1
+        k = np.arange(start, stop)
+        c = counts[start:stop]
+        first = np.repeat(k, c)
+        offsets = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        i, j = order[first], order[first + 1 + offsets]
+        gap = np.abs(i - j)
+        keep = (gap != 1) & (gap != n - 1) & (ymin[i] <= ymax[j]) & (ymin[j] <= ymax[i])
+        i, j = i[keep], j[keep]
+        if len(i) and _proper_crossings(a[i], b[i], a[j], b[j]):
+            return True
+        start = stop
+    return False
+
+
+def _small_ring_crosses(a: np.ndarray) -> bool:
+    """All edge pairs at once (few numpy calls: most label files hold many small rings).
+
+    Edges that share a vertex (neighbours, or an edge with itself) have that vertex on the
+    other's line, a zero side, so they never count as crossing and need no mask.
+    """
+    d = np.roll(a, -1, axis=0) - a
+    ax, ay = a[:, 0], a[:, 1]
+    # side[i, j]: which side of edge i's line vertex j is on; edge j runs from vertex j to j + 1
+    side = np.sign(d[:, :1] * (ay[None, :] - ay[:, None]) - d[:, 1:] * (ax[None, :] - ax[:, None]))
+    straddles = side * np.roll(side, -1, axis=1) < 0  # edge j has its ends on both sides
+    return bool(np.any(straddles & straddles.T))
+
+
+def _proper_crossings(p1: np.ndarray, p2: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> bool:
+    def side(o, d, p):
+        return np.sign((d[:, 0] - o[:, 0]) * (p[:, 1] - o[:, 1]) - (d[:, 1] - o[:, 1]) * (p[:, 0] - o[:, 0]))
+
+    return bool(np.any((side(p1, p2, q1) * side(p1, p2, q2) < 0) & (side(q1, q2, p1) * side(q1, q2, p2) < 0)))

@@ -101,4 +101,7 @@ def write_alpha_exr(path, rgb: np.ndarray, alpha: np.ndarray) -> None:
         try:
             OpenEXR.File(header, channels).write(str(tmp))
         except (RuntimeError, OSError) as exc:
-            raise ExportError(f"could not write {Path(path).name}: {exc}; check the disk space") from exc
+            raise ExportError(
+                f"could not write {Path(path).name} ({exc}); the previous version is intact: "
+                "check the disk space"
+            ) from exc

@@ -28,7 +28,10 @@ def write_exr(path: str | os.PathLike, pixels, half: bool = True, channels=None)
         try:
             write_exr_file(tmp, pixels, half, channels)
         except (RuntimeError, OSError) as exc:
-            raise ImageWriteError(f"could not write {path}: {exc}") from exc
+            raise ImageWriteError(
+                f"could not write {path} ({exc}); the previous version is intact: "
+                "free some disk space or choose another folder"
+            ) from exc
 
 
 def write_tiff(path: str | os.PathLike, pixels) -> None:
