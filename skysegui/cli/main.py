@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 import traceback
+
+# Libraries print their own warnings on stderr next to our one `error:` line; keep them quiet
+# unless the user asks (they still raise, and we turn that into a typed error).
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from skysegui import __version__
 from skysegui.core.errors import SkysegError

@@ -49,22 +49,48 @@ def _resize(img: np.ndarray, width: int, height: int, area: bool = False) -> np.
     return cv2.resize(img, (width, height), interpolation=interp)
 
 
+def wrap_pad(img: np.ndarray, pad: int) -> np.ndarray:
+    """Pad left and right with the other side of the panorama (the 360-degree seam)."""
+    return np.pad(img, ((0, 0), (pad, pad)), mode="wrap") if pad else img
+
+
+def upscale(low: np.ndarray, width: int, height: int, pad: int = 0) -> np.ndarray:
+    """Bilinear resize of `low` (whose `pad` columns each side are wrap padding) to width x height.
+
+    Same sampling as cv2.resize, but the columns next to the seam interpolate towards the
+    other side of the panorama instead of repeating the edge. cv2.warpAffine maps every
+    output pixel to its exact source position, so the padding never shifts the grid.
+    """
+    lh, lw = low.shape[0], low.shape[1] - 2 * pad
+    sx, sy = lw / width, lh / height
+    m = np.array([[sx, 0.0, 0.5 * sx - 0.5 + pad], [0.0, sy, 0.5 * sy - 0.5]], np.float64)
+    return cv2.warpAffine(
+        low, m, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+
+
 def fast_guided_upsample(
-    prob_low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: float = 1e-3
+    prob_low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: float = 1e-3, wrap: bool = True
 ) -> np.ndarray:
-    """He & Sun's fast guided filter: fit q = a*I + b at low resolution, apply at full."""
+    """He & Sun's fast guided filter: fit q = a*I + b at low resolution, apply at full.
+
+    With `wrap` the low-resolution work is padded around the 360-degree seam, so the
+    first and last columns get the same coefficients a panorama's neighbours would give.
+    """
     h, w = guide.shape[:2]
     lh, lw = prob_low.shape[:2]
-    p = prob_low.astype(np.float32)
-    i_low = _resize(guide.astype(np.float32), lw, lh, area=True)
+    pad = 2 * radius + 2 if wrap else 0
+    p = wrap_pad(prob_low.astype(np.float32), pad)
+    i_low = wrap_pad(_resize(guide.astype(np.float32), lw, lh, area=True), pad)
     mean_i = _box(i_low, radius)
     mean_p = _box(p, radius)
     var_i = _box(i_low * i_low, radius) - mean_i * mean_i
     cov_ip = _box(i_low * p, radius) - mean_i * mean_p
     a = cov_ip / (var_i + eps)
     b = mean_p - a * mean_i
-    mean_a = _resize(_box(a, radius), w, h)
-    mean_b = _resize(_box(b, radius), w, h)
+    mean_a = upscale(_box(a, radius), w, h, pad)
+    mean_b = upscale(_box(b, radius), w, h, pad)
     out = mean_a * guide.astype(np.float32, copy=False)
     out += mean_b
     return np.clip(out, 0.0, 1.0, out=out)
@@ -77,7 +103,7 @@ def guided_upsample(
     h, w = guide.shape[:2]
     scale = max(1.0, w / prob_low.shape[1])
     r = radius if radius is not None else max(2, int(round(2 * scale)))
-    up = _resize(prob_low.astype(np.float32), w, h)
+    up = upscale(wrap_pad(prob_low.astype(np.float32), 1), w, h, 1)
     out = cv2.ximgproc.guidedFilter(guide.astype(np.float32), up, r, eps)
     return np.clip(out, 0.0, 1.0)
 
@@ -87,7 +113,7 @@ def fgs_upsample(
 ) -> np.ndarray:
     """Fast global smoother (cv2.ximgproc) of the upsampled map, guided by an 8-bit guide."""
     h, w = guide.shape[:2]
-    up = _resize(prob_low.astype(np.float32), w, h)
+    up = upscale(wrap_pad(prob_low.astype(np.float32), 1), w, h, 1)
     guide8 = np.clip(guide * 255.0 + 0.5, 0, 255).astype(np.uint8)
     out = cv2.ximgproc.fastGlobalSmootherFilter(guide8, up, lam, sigma_color)
     return np.clip(out, 0.0, 1.0)
@@ -106,7 +132,7 @@ def upsample(prob_low: np.ndarray, guide: np.ndarray, method: str = "fast_guided
         return guided_upsample(prob_low, guide)
     if method == "fgs":
         return fgs_upsample(prob_low, guide)
-    return np.clip(_resize(prob_low.astype(np.float32), w, h), 0.0, 1.0)
+    return np.clip(upscale(wrap_pad(prob_low.astype(np.float32), 1), w, h, 1), 0.0, 1.0)
 
 
 def crf_available() -> bool:

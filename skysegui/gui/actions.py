@@ -30,6 +30,11 @@ ACTION_TABLE: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "auto_exposure": ("&Auto Exposure", ("A",), "Set the exposure from the image", False),
     "next_image": ("&Next Image", ("PgDown",), "Open the next image of the list", False),
     "previous_image": ("P&revious Image", ("PgUp",), "Open the previous image of the list", False),
+    "train": ("&Train a Model...", ("Ctrl+T",), "Show the training panel: train a U-Net on the labelled images", False),
+    "predict_current": ("&Predict This Image", ("Ctrl+R",), "Predict the sky of the shown image with the chosen model", False),
+    "predict_all": ("Predict &All Images", ("Ctrl+Shift+R",), "Predict every image of the project (in the background)", False),
+    "accept_prediction": ("A&ccept Prediction as Labels", ("Ctrl+Return",), "Replace this image's labels by the prediction's polygons (undoable)", False),
+    "sort_by_uncertainty": ("Sort Images by &Uncertainty", ("Ctrl+U",), "Put the images whose predictions hesitate most first", False),
     "about": ("&About SkySeg GUI", (), "About this program", False),
     "shortcuts": ("&Keyboard Shortcuts", ("F1",), "List every shortcut", False),
 }

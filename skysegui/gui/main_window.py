@@ -27,6 +27,8 @@ from skysegui import __version__
 from skysegui.core.errors import ProjectError, SkysegError
 from skysegui.core.tonemap import auto_exposure
 from skysegui.gui.actions import build_actions, shortcuts_dialog
+from skysegui.gui.editing.editor import LabelEditor
+from skysegui.gui.learning import LearningPanels
 from skysegui.gui.messages import show_error
 from skysegui.gui.panels.image_list import ImageList
 from skysegui.gui.panels.layers_panel import LayersPanel
@@ -45,15 +47,6 @@ TOOL_SHORT_NAMES = {
     "select": "Select", "polygon": "Polygon", "hole": "Hole",
     "object": "Object", "brush": "Brush", "eraser": "Eraser",
 }
-
-
-def _make_editor(view, undo_stack):
-    """The polygon editor if its module is installed (it is written in parallel)."""
-    try:
-        from skysegui.gui.editing.editor import LabelEditor
-    except ImportError:
-        return None
-    return LabelEditor(view, undo_stack)
 
 
 def _set_checked_quietly(action, on: bool) -> None:
@@ -80,7 +73,7 @@ class MainWindow(QMainWindow):
         self._thumbnails_wanted = False
         self.view = ImageView(self)
         self.setCentralWidget(self.view)
-        self.editor = _make_editor(self.view, self.undo_stack)
+        self.editor = LabelEditor(self.view, self.undo_stack)
         self.view.watch_cursor_first()  # the pixel readout follows the cursor in every tool
         self.tone_panel = TonePanel(self.settings.tone())
         self.view.set_tone(self.tone_panel.settings)
@@ -104,6 +97,7 @@ class MainWindow(QMainWindow):
         }
         self._build_menus()
         self._connect()
+        self.learning = LearningPanels(self)
         self._layout_restored = False  # done at the first show, after every add_panel
         self.status.set_zoom(self.view.zoom)
         self.status.hint("Open a project folder, a COCO file or an image (File menu or Ctrl+O)")
@@ -163,18 +157,18 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addActions([undo, redo])
         toolbar.addSeparator()
-        if self.editor is not None:
-            editor_actions = self.editor.actions()
-            tools = [x for x in editor_actions if x.isCheckable()]
-            tools_menu.addActions(tools)
-            edit_menu.addSeparator()
-            edit_menu.addActions([x for x in editor_actions if not x.isCheckable() and not x.isSeparator()])
-            for action in tools:
-                action.setIconText(TOOL_SHORT_NAMES.get(action.data(), action.iconText()))
-            toolbar.addActions(tools)
-            toolbar.addSeparator()
-        else:
-            tools_menu.addAction("(the polygon editor is not installed)").setEnabled(False)
+        editor_actions = self.editor.actions()
+        tools = [x for x in editor_actions if x.isCheckable()]
+        tools_menu.addActions(tools)
+        edit_menu.addSeparator()
+        edit_menu.addActions([x for x in editor_actions if not x.isCheckable() and not x.isSeparator()])
+        for action in tools:
+            action.setIconText(TOOL_SHORT_NAMES.get(action.data(), action.iconText()))
+        toolbar.addActions(tools)
+        toolbar.addSeparator()
+        tools_menu.addSeparator()
+        tools_menu.addActions([a.train, a.predict_current, a.predict_all, a.accept_prediction])
+        tools_menu.addAction(a.sort_by_uncertainty)
         toolbar.addActions([a.fit, a.zoom_100, a.half_swap, a.auto_exposure])
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
@@ -227,10 +221,9 @@ class MainWindow(QMainWindow):
         self.session.dirtyChanged.connect(self._update_title)
         self.session.message.connect(lambda text: self.status.hint(text, 6000))
         self.session.opened.connect(self._on_opened)
-        if self.editor is not None:
-            self.editor.changed.connect(self._labels_edited)
-            self.editor.statusMessage.connect(lambda text: self.status.hint(text, 8000))
-            self.editor.toolChanged.connect(lambda name: self.status.hint(f"Tool: {name}", 3000))
+        self.editor.changed.connect(self._labels_edited)
+        self.editor.statusMessage.connect(lambda text: self.status.hint(text, 8000))
+        self.editor.toolChanged.connect(lambda name: self.status.hint(f"Tool: {name}", 3000))
 
     # --- opening ---------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -287,8 +280,7 @@ class MainWindow(QMainWindow):
         self.current = None
         self._awaiting_full = False
         self.image_list.set_current(path)
-        if self.editor is not None:
-            self.editor.set_labels(None, None)
+        self.editor.set_labels(None, None)
         self.label_masks.cancel()
         self.view.label_overlay.set_mask(None)
         self.view.prediction_overlay.set_mask(None)  # a prediction belongs to one image
@@ -302,8 +294,7 @@ class MainWindow(QMainWindow):
         self.view.set_preview_linear(loaded.preview)
         self.status.set_dynamic_range(loaded.stops, loaded.low, loaded.high)
         image_id = self.session.image_id(loaded.path)
-        if self.editor is not None:
-            self.editor.set_labels(self.session.labels, image_id)
+        self.editor.set_labels(self.session.labels, image_id)
         self.refresh_label_overlay()
         info = loaded.image.info
         self.status.hint(f"{loaded.path.name}: {info.width} x {info.height}, {info.source_type}", 5000)
@@ -439,8 +430,7 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> QDialog:
         actions = list(self.actions.by_name.values()) + [self.undo_action, self.redo_action]
-        if self.editor is not None:
-            actions += self.editor.actions()
+        actions += self.editor.actions()
         return shortcuts_dialog(self, actions)
 
     # --- drag and drop ---------------------------------------------------------------
@@ -483,6 +473,7 @@ class MainWindow(QMainWindow):
         if not ok:
             event.ignore()
             return
+        self.learning.shutdown()
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.save_tone(self.tone_panel.settings)
         self.settings.sync()
@@ -501,6 +492,5 @@ class MainWindow(QMainWindow):
 
     def _detach_editor(self) -> None:
         """The editor must not filter events of a view that is being destroyed."""
-        if self.editor is not None:
-            self.view.viewport().removeEventFilter(self.editor)
-            self.view.removeEventFilter(self.editor)
+        self.view.viewport().removeEventFilter(self.editor)
+        self.view.removeEventFilter(self.editor)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from skysegui.core.errors import ProjectError, SkysegError
-from skysegui.core.imageio import IMAGE_EXTENSIONS
+from skysegui.core.imageio import probe_image
 from skysegui.core.project import Project
 
 AUTOSAVE_MS = 60_000
@@ -72,6 +72,7 @@ class Session(QObject):
         self.labels = None  # core AnnotationSet, or None for a lone image
         self.images: list[Path] = []
         self.source: Path | None = None
+        self.warnings: list[str] = []  # what loading the open labels repaired or skipped
         self._restored = False
         self._dirty = False
         self._autosaved_state: tuple[int, bool] | None = None
@@ -116,15 +117,21 @@ class Session(QObject):
         path = Path(path).expanduser()
         if not path.exists():
             raise ProjectError(f"{path} does not exist: choose a project folder, a COCO file or an image")
+        lone_image = path.is_file() and path.suffix.lower() != ".json"
+        if lone_image and self.project is not None:
+            # header only: an unreadable, unsupported or huge file is refused with its own
+            # message before the open project is closed (otherwise the loader reports it)
+            probe_image(path)
         if not self.maybe_close():
             return False
-        if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
+        if lone_image:
             self._set(project=None, labels=None, images=[path], source=path)
             self.opened.emit()
             return True
         project = Project.open(path)
-        labels, restored = self._labels_with_recovery(project)
-        self._set(project, labels, list(project.image_paths()), path)
+        result, restored = self._labels_with_recovery(project)
+        self._set(project, result.labels, list(project.image_paths()), path)
+        self.warnings = list(result.warnings)
         self.mark_restored(restored)
         self.opened.emit()
         return True
@@ -140,12 +147,12 @@ class Session(QObject):
                 result = project.recover()
                 self._warn(result.warnings)
                 self.message.emit("Restored the autosaved edits; save (Ctrl+S) to keep them.")
-                return result.labels, True
+                return result, True
             if answer == "discard":
                 project.discard_recovery()
         result = project.load_labels()
         self._warn(result.warnings)
-        return result.labels, False
+        return result, False
 
     def _warn(self, warnings) -> None:
         if warnings:
@@ -153,6 +160,7 @@ class Session(QObject):
 
     def _set(self, project, labels, images, source) -> None:
         self.project, self.labels, self.images, self.source = project, labels, images, source
+        self.warnings = []
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._autosaved_state = None

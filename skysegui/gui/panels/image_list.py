@@ -1,7 +1,12 @@
-"""The project's images: name, labelled status, an optional score (uncertainty sorting), filter."""
+"""The project's images: name, labelled status, an optional score (uncertainty sorting), filter.
+
+Thumbnails are kept at icon size and for at most `thumbnail_limit` images (least recently
+set or shown dropped first, never the current one), so a huge project cannot fill the memory.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -20,6 +25,7 @@ from PySide6.QtWidgets import (
 PATH_ROLE = Qt.ItemDataRole.UserRole
 NAME, STATUS, SCORE = 0, 1, 2
 THUMB_SIZE = QSize(72, 36)
+THUMBNAIL_LIMIT = 2000  # icons of 72 x 36 pixels: about 10 kB each
 LABELLED, UNLABELLED = "\u2713", "\u2014"  # check mark, dash
 
 
@@ -45,6 +51,9 @@ class ImageList(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.thumbnail_limit = THUMBNAIL_LIMIT
+        self._thumbnails: OrderedDict[str, None] = OrderedDict()  # paths with an icon, oldest first
+        self._current: str | None = None
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by name")
         self.search.setClearButtonEnabled(True)
@@ -81,6 +90,8 @@ class ImageList(QWidget):
     def set_images(self, images: list[tuple[Path, bool]]) -> None:
         """(path, labelled) of every image of the project."""
         self.tree.clear()
+        self._thumbnails.clear()
+        self._current = None
         for path, labelled in images:
             item = _Item([Path(path).name, LABELLED if labelled else UNLABELLED, ""])
             item.setToolTip(STATUS, "has labels" if labelled else "no labels yet")
@@ -93,8 +104,28 @@ class ImageList(QWidget):
 
     def set_thumbnail(self, path: Path, pixmap: QPixmap) -> None:
         item = self._find(path)
-        if item is not None:
-            item.setIcon(NAME, QIcon(pixmap))
+        if item is None:
+            return
+        if pixmap.width() > THUMB_SIZE.width() or pixmap.height() > THUMB_SIZE.height():
+            pixmap = pixmap.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+                                   Qt.TransformationMode.SmoothTransformation)
+        item.setIcon(NAME, QIcon(pixmap))
+        self._touch_thumbnail(str(Path(path)))
+
+    @property
+    def thumbnail_count(self) -> int:
+        """How many images hold a thumbnail now (never more than thumbnail_limit)."""
+        return len(self._thumbnails)
+
+    def _touch_thumbnail(self, key: str) -> None:
+        self._thumbnails[key] = None
+        self._thumbnails.move_to_end(key)
+        while len(self._thumbnails) > max(1, self.thumbnail_limit):
+            oldest = next(k for k in self._thumbnails if k != self._current)
+            del self._thumbnails[oldest]
+            item = self._find(Path(oldest))
+            if item is not None:
+                item.setIcon(NAME, QIcon())
 
     def set_labelled(self, path: Path, labelled: bool) -> None:
         item = self._find(path)
@@ -119,6 +150,9 @@ class ImageList(QWidget):
 
     def set_current(self, path: Path | None) -> None:
         item = self._find(path) if path is not None else None
+        self._current = None if path is None else str(Path(path))
+        if self._current in self._thumbnails:
+            self._thumbnails.move_to_end(self._current)  # a shown image keeps its thumbnail
         self.tree.blockSignals(True)
         self.tree.setCurrentItem(item)
         self.tree.blockSignals(False)

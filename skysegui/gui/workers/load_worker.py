@@ -2,17 +2,22 @@
 
 The GUI thread only receives finished objects (queued signals). A newer load makes
 older ones stale: their results are dropped, so switching images quickly is safe.
+The last few loaded images stay in a cache limited in entries and in bytes, so going
+back to the previous panorama is instant while memory stays bounded however many
+panoramas a session walks through. Thumbnails are made for at most THUMBNAIL_LIMIT images.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from skysegui.core.imageio import read_image, sanitise_inplace
 from skysegui.core.progress import CancelToken
@@ -20,6 +25,9 @@ from skysegui.core.tonemap import DisplayPyramid, ToneSettings, luminance, tonem
 from skysegui.gui.viewer.readout import dynamic_range_stops
 
 PREVIEW_WIDTH = 1024  # the coarse picture shown as soon as the file is decoded
+CACHE_ENTRIES = 4  # loaded images kept (the shown one included)
+CACHE_BYTES = 640 * 1024 * 1024  # about two 8K half-float panoramas with their pyramids
+THUMBNAIL_LIMIT = 2000  # thumbnails made per project (the image list keeps as many)
 
 
 @dataclass
@@ -42,11 +50,61 @@ class LoadedImage:
     def height(self) -> int:
         return int(self.image.info.height)
 
+    @property
+    def nbytes(self) -> int:
+        """Memory held: the pyramid (level 0 is the image's pixels) and the preview."""
+        return int(self.pyramid.nbytes + self.preview.nbytes)
+
+
+def file_key(path: Path) -> tuple | None:
+    """Identifies one version of a file (a changed or replaced file is a new key)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (str(Path(path).resolve()), st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class ImageCache:
+    """Least-recently-used loaded images, limited in entries and in bytes."""
+
+    def __init__(self, max_entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES):
+        self.max_entries, self.max_bytes = max_entries, max_bytes
+        self._items: OrderedDict[tuple, LoadedImage] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(item.nbytes for item in self._items.values())
+
+    def get(self, path: Path) -> LoadedImage | None:
+        key = file_key(path)
+        loaded = None if key is None else self._items.get(key)
+        if loaded is not None:
+            self._items.move_to_end(key)
+        return loaded
+
+    def put(self, loaded: LoadedImage) -> None:
+        key = file_key(loaded.path)
+        if key is None or self.max_entries < 1 or loaded.nbytes > self.max_bytes:
+            return
+        self._items[key] = loaded
+        self._items.move_to_end(key)
+        while len(self._items) > self.max_entries or self.nbytes > self.max_bytes:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
 
 def coarse(pixels: np.ndarray, width: int = PREVIEW_WIDTH) -> np.ndarray:
-    """A strided (no filtering: fast) copy at most `width` pixels wide."""
+    """A strided (no filtering: fast) copy at most `width` pixels wide. Always a copy, also
+    of a small image: the preview is sanitised in place before the image's own repair is
+    counted (a shared array would hide the NaN/Inf/negative counts)."""
     step = max(1, math.ceil(pixels.shape[1] / width))
-    return np.ascontiguousarray(pixels[::step, ::step])
+    return np.array(pixels[::step, ::step], order="C", copy=True)
 
 
 def load_image(path: Path, tone: ToneSettings, on_preview=None, on_full_res=None) -> LoadedImage:
@@ -123,6 +181,7 @@ class ImageLoader(QObject):
         self._signals.failed.connect(self._on_failed)
         self._generation = 0
         self._busy = False
+        self.cache = ImageCache()
 
     @property
     def busy(self) -> bool:
@@ -131,7 +190,19 @@ class ImageLoader(QObject):
     def load(self, path: str | Path, tone: ToneSettings) -> None:
         self._generation += 1
         self._busy = True
-        self._pool.start(_LoadRunnable(self._signals, self._generation, Path(path), tone))
+        path = Path(path)
+        cached = self.cache.get(path)
+        if cached is not None:  # the same signals, from the GUI thread's next turn
+            QTimer.singleShot(0, self, lambda g=self._generation: self._replay(g, cached, tone))
+            return
+        self._pool.start(_LoadRunnable(self._signals, self._generation, path, tone))
+
+    def _replay(self, generation: int, loaded: LoadedImage, tone: ToneSettings) -> None:
+        if generation != self._generation:
+            return
+        self.previewReady.emit(tonemap(loaded.preview, tone), loaded.width, loaded.height)
+        self._on_full_res(generation, loaded)
+        self._on_loaded(generation, loaded)
 
     def wait(self, msecs: int = -1) -> bool:
         return self._pool.waitForDone(msecs)
@@ -147,6 +218,7 @@ class ImageLoader(QObject):
     def _on_loaded(self, generation, loaded) -> None:
         if generation == self._generation:
             self._busy = False
+            self.cache.put(loaded)
             self.loaded.emit(loaded)
 
     def _on_failed(self, generation, exc) -> None:
@@ -204,11 +276,14 @@ class ThumbnailLoader(QObject):
         self._signals.done.connect(self._done)
         self._generation = 0
         self._cancel = CancelToken()
+        self.limit = THUMBNAIL_LIMIT
 
     def load(self, paths: list[Path], tone: ToneSettings) -> None:
+        """Thumbnails of the first `limit` paths (a huge project must not fill the memory)."""
         self.cancel()
         self._cancel = CancelToken()
-        self._pool.start(_ThumbRunnable(self._signals, self._generation, list(paths), tone, self._cancel))
+        paths = list(paths)[: self.limit]
+        self._pool.start(_ThumbRunnable(self._signals, self._generation, paths, tone, self._cancel))
 
     def cancel(self) -> None:
         self._generation += 1

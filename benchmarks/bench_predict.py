@@ -1,0 +1,176 @@
+"""Predict one 8K synthetic panorama with the three methods: quality, fast, report (baseline).
+
+Two parts in one run (SKYSEGUI_BENCH_WIDTH changes the panorama width, default 8192):
+
+1. Time and peak memory with the default model (U-Net + ResNet34, the report's network).
+   Its weights are random: the time of a forward pass does not depend on them.
+2. IoU against the panorama's exact sky mask (and within 32 px of the 256 px patch
+   borders, where the report's unpatchify leaves seams) with a small U-Net trained here
+   for a minute on crops of other synthetic day panoramas at several scales (training the
+   ResNet34 on this 2-core CPU would take far longer than the benchmark itself).
+   Random weights say nothing about accuracy, hence the separate model.
+
+Targets (DESIGN.md): quality IoU > report IoU in at most 2x the report's time; fast at
+least 15x faster than the report with IoU within 0.01 of quality (not lower than
+quality's IoU minus 0.01; a higher IoU passes).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from benchmarks._table import Row, peak_rss_mb
+
+BENCH = "predict"
+SEED = 2024
+TRAIN_STEPS = int(os.environ.get("SKYSEGUI_BENCH_STEPS", "500"))
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak-RSS counter (Linux clear_refs 5); False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_mb(field: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def measure(fn):
+    """(seconds, result, peak RSS in MB while fn ran, RSS before in MB)."""
+    before = _rss_mb("VmRSS")
+    resettable = _reset_peak()
+    t0 = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - t0
+    peak = _rss_mb("VmHWM") if resettable else peak_rss_mb()
+    return seconds, result, peak, before
+
+
+def _small_unet():
+    """A 5-level, ~80k-parameter U-Net that trains in about a minute on a CPU."""
+    import tf_keras as keras
+    from tf_keras import layers
+
+    def block(x, filters):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        return layers.Activation("relu")(x)
+
+    inp = keras.Input((None, None, 3))
+    skips, x = [], inp
+    for filters in (8, 16, 16, 32, 32):
+        x = block(x, filters)
+        skips.append(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = block(x, 48)
+    for filters, skip in zip((32, 32, 16, 16, 8), reversed(skips), strict=True):
+        x = block(layers.Concatenate()([layers.UpSampling2D(2)(x), skip]), filters)
+    return keras.Model(inp, layers.Conv2D(1, 1, activation="sigmoid")(x))
+
+
+def _training_set(width: int, crops: int, size: int, rng):
+    """Crops of synthetic day panoramas (not the benchmark's), at scales 1 to 1/8 of `width`."""
+    import cv2
+
+    from skysegui.core.synthetic import make_panorama
+    from skysegui.core.tonemap import hdr_log_transform
+
+    images, masks = [], []
+    sources = [make_panorama(width, width // 2, seed=1, kind="day", skyline="mountains")]
+    sources += [make_panorama(2048, 1024, seed=s, kind="day", skyline="mountains") for s in (2, 3, 4)]
+    for pano in sources:
+        h, w = pano.sky.shape
+        f = 1
+        while w // f >= 512:
+            pixels = cv2.resize(pano.pixels, (w // f, h // f), interpolation=cv2.INTER_AREA)
+            sky = cv2.resize(pano.sky.astype(np.float32), (w // f, h // f), interpolation=cv2.INTER_AREA)
+            pad = ((size // 4, size // 4), (0, 0))
+            images.append(np.pad(hdr_log_transform(pixels), pad + ((0, 0),), mode="reflect"))
+            masks.append(np.pad(np.round(sky), pad, mode="reflect"))
+            f *= 2
+    xs, ys = [], []
+    for _ in range(crops):
+        k = rng.integers(len(images))
+        h, w = masks[k].shape
+        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+        xs.append(images[k][y : y + size, x : x + size])
+        ys.append(masks[k][y : y + size, x : x + size, None])
+    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+
+
+def _trained_small_model(width: int):
+    import tf_keras as keras
+
+    from skysegui.ml.model import LoadedModel, ModelCard, preset
+
+    keras.utils.set_random_seed(SEED)
+    x, y = _training_set(width, 8 * TRAIN_STEPS, 128, np.random.default_rng(SEED))
+    model = _small_unet()
+    lr = keras.optimizers.schedules.CosineDecay(1e-2, TRAIN_STEPS)
+    model.compile(keras.optimizers.Adam(lr), "binary_crossentropy")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    # The card of the default network: 256 px patches (report mode), HDR log input.
+    return LoadedModel(model=model, card=ModelCard(config=preset("default"), name="small-unet"), folder=None)
+
+
+def run() -> list[Row]:
+    import skysegui.ml  # noqa: F401
+    from skysegui.core.metrics import border_band, iou
+    from skysegui.core.synthetic import make_panorama
+    from skysegui.ml.model import LoadedModel, ModelCard, build_model, preset
+    from skysegui.ml.predict import Predictor
+
+    width = int(os.environ.get("SKYSEGUI_BENCH_WIDTH", "8192"))
+    pano = make_panorama(width, width // 2, seed=SEED, kind="day", skyline="mountains")
+    pixels, truth = pano.pixels, pano.sky
+    size = f"{width}x{width // 2}"
+    rows: list[Row] = []
+
+    # --- 1. time and memory, default network ---------------------------------------------
+    default = LoadedModel(build_model(preset("default")), ModelCard(config=preset("default")), None)
+    predictor = Predictor(default)
+    predictor.predict(pixels[:256, :512], mode="quality")  # warm-up: graph and oneDNN set-up
+    times, peaks = {}, {}
+    for mode in ("report", "quality", "fast"):
+        seconds, _, peak, before = measure(lambda m=mode: predictor.predict(pixels, mode=m))
+        times[mode], peaks[mode] = seconds, peak
+        rows.append(Row(BENCH, f"{mode} {size} resnet34 time", seconds, "s"))
+        rows.append(Row(BENCH, f"{mode} peak RSS (before: {before:.0f} MB)", peak, "MB"))
+    ratio_q = times["quality"] / times["report"]
+    speedup = times["report"] / times["fast"]
+    rows.append(Row(BENCH, "quality time / report time", ratio_q, "x", "report",
+                    ratio_q, "<= 2x", ratio_q <= 2.0))
+    rows.append(Row(BENCH, "fast speed-up over report", speedup, "x", "report",
+                    speedup, ">= 15x", speedup >= 15.0))
+    del default, predictor
+
+    # --- 2. accuracy, briefly trained small U-Net -----------------------------------------
+    t0 = time.perf_counter()
+    small = _trained_small_model(width)
+    rows.append(Row(BENCH, "train small U-Net (accuracy part)", time.perf_counter() - t0, "s"))
+    predictor = Predictor(small)
+    near = border_band(truth.shape[0], truth.shape[1], 256, 32)
+    scores = {}
+    for mode in ("report", "quality", "fast"):
+        seconds, pred, _, _ = measure(lambda m=mode: predictor.predict(pixels, mode=m))
+        scores[mode] = iou(pred.mask, truth)
+        rows.append(Row(BENCH, f"{mode} IoU (small U-Net, {seconds:.1f} s)", scores[mode], ""))
+        rows.append(Row(BENCH, f"{mode} IoU within 32 px of patch borders", iou(pred.mask, truth, where=near), ""))
+    rows.append(Row(BENCH, "quality IoU - report IoU", scores["quality"] - scores["report"], "",
+                    "report", None, "> 0", scores["quality"] > scores["report"]))
+    # Fast mode must not lose more than 0.01 IoU against quality mode (being better is fine).
+    gap = scores["fast"] - scores["quality"]
+    rows.append(Row(BENCH, "fast IoU - quality IoU", gap, "", "quality", None, ">= -0.01", gap >= -0.01))
+    return rows

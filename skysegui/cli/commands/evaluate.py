@@ -1,0 +1,170 @@
+"""`skysegui evaluate`: IoU, F1 and boundary F-score of predicted masks against ground truth.
+
+Ground truth is either a folder of mask images named like the panoramas (0 / 1 sky /
+255 ignore, the shared data's convention; --gt-sky-value 255 for plain 0/255 masks) or a
+COCO / Label Studio label file whose images are matched to the predictions by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MASK_SUFFIX = ".mask.png"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="score predicted masks against ground truth (IoU, F1, boundary F)",
+        description="Score every <stem>.mask.png in --pred against the ground truth of the "
+        "same image: a mask folder (0 = not sky, 1 = sky, 255 = ignore) or a COCO/Label Studio "
+        "file. Prints one row per image and the mean.",
+    )
+    p.add_argument("--pred", required=True, help="folder with <stem>.mask.png predictions")
+    p.add_argument("--gt", required=True, help="ground-truth mask folder, or a COCO / Label Studio JSON file")
+    p.add_argument("--images", help="image folder for the label file (to resolve image sizes and names)")
+    p.add_argument("--gt-sky-value", type=int, default=1,
+                   help="value of sky in ground-truth masks (default 1; 255 for plain 0/255 masks)")
+    p.add_argument("--tolerance", type=int, default=2, help="boundary F-score tolerance in px (default 2)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class Pair:
+    name: str
+    pred: np.ndarray
+    gt: np.ndarray
+
+
+def read_mask(path: Path) -> np.ndarray:
+    import cv2
+
+    from skysegui.core.errors import PredictionError
+
+    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if data is None:
+        raise PredictionError(f"cannot read {path}: not an image or damaged")
+    if data.ndim == 3:
+        data = data[..., 0]
+    if data.dtype != np.uint8:
+        data = (data > 0).astype(np.uint8)  # 16-bit masks: any non-zero is sky
+    return data
+
+
+def prediction_masks(pred_dir: Path) -> dict[str, Path]:
+    from skysegui.core.errors import PredictionError
+
+    if not pred_dir.is_dir():
+        raise PredictionError(f"{pred_dir} is not a folder: give the --out folder of `skysegui predict`")
+    found = {p.name[: -len(MASK_SUFFIX)]: p for p in sorted(pred_dir.glob(f"*{MASK_SUFFIX}"))}
+    if not found:
+        raise PredictionError(f"no *{MASK_SUFFIX} files in {pred_dir}: run `skysegui predict --out {pred_dir}` first")
+    return found
+
+
+def _fit(gt: np.ndarray, shape: tuple[int, int], name: str, warnings: list[str]) -> np.ndarray | None:
+    """Ground truth at the prediction's size: nearest-neighbour resize if only the scale differs."""
+    import cv2
+
+    if gt.shape == shape:
+        return gt
+    gh, gw = gt.shape
+    ph, pw = shape
+    if abs(gw / gh - pw / ph) > 0.01 * (pw / ph):
+        warnings.append(f"{name}: ground truth {gw}x{gh} and prediction {pw}x{ph} differ in shape; skipped")
+        return None
+    warnings.append(f"{name}: ground truth {gw}x{gh} resized to the prediction's {pw}x{ph}")
+    return cv2.resize(gt, (pw, ph), interpolation=cv2.INTER_NEAREST)
+
+
+def pairs_from_mask_dir(preds: dict[str, Path], gt_dir: Path, sky_value: int, warnings: list[str]) -> list[Pair]:
+    from skysegui.core.imageio import IMAGE_EXTENSIONS
+    from skysegui.core.metrics import ground_truth_from_png
+
+    gts: dict[str, Path] = {}
+    for p in sorted(gt_dir.iterdir()):
+        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS:
+            stem = p.name[: -len(MASK_SUFFIX)] if p.name.endswith(MASK_SUFFIX) else p.stem
+            gts.setdefault(stem, p)
+    pairs = []
+    for name, pred_path in preds.items():
+        if name not in gts:
+            warnings.append(f"{name}: no ground truth in {gt_dir}; skipped")
+            continue
+        pred = read_mask(pred_path)
+        gt = _fit(ground_truth_from_png(read_mask(gts[name]), sky_value), pred.shape, name, warnings)
+        if gt is not None:
+            pairs.append(Pair(name, pred > 127, gt))
+    return pairs
+
+
+def pairs_from_labels(preds: dict[str, Path], label_file: Path, images: Path | None, warnings: list[str]) -> list[Pair]:
+    from skysegui.core.annotations import load_labels, sky_mask
+
+    loaded = load_labels(label_file, images_dir=images)
+    warnings += list(loaded.warnings)
+    labels = loaded.labels
+    pairs = []
+    for name, pred_path in preds.items():
+        record = labels.image_by_name(name)
+        if record is None:
+            warnings.append(f"{name}: not in {label_file.name}; skipped")
+            continue
+        pred = read_mask(pred_path)
+        gt = _fit(sky_mask(labels, record.id).astype(np.uint8), pred.shape, name, warnings)
+        if gt is not None:
+            pairs.append(Pair(name, pred > 127, gt))
+    return pairs
+
+
+def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
+    from skysegui.core.errors import PredictionError
+    from skysegui.core.metrics import mean_scores, score_image
+
+    preds = prediction_masks(Path(args.pred))
+    gt = Path(args.gt)
+    warnings: list[str] = []
+    if gt.is_dir():
+        pairs = pairs_from_mask_dir(preds, gt, args.gt_sky_value, warnings)
+    elif gt.is_file():
+        pairs = pairs_from_labels(preds, gt, Path(args.images) if args.images else None, warnings)
+    else:
+        raise PredictionError(f"{gt} does not exist: give a ground-truth mask folder or a label file")
+    if not pairs:
+        raise PredictionError(
+            f"no prediction in {args.pred} has ground truth in {gt}: names must match (<stem>.mask.png "
+            "against <stem>.png or the label file's image names)"
+        )
+    scores = [score_image(p.name, p.pred, p.gt, args.tolerance) for p in pairs]
+    return scores, mean_scores(scores), warnings
+
+
+def format_table(scores, mean: dict) -> str:
+    lines = [f"{'image':30s} {'IoU':>7s} {'F1':>7s} {'BF':>7s} {'prec':>7s} {'recall':>7s}"]
+    for s in scores:
+        lines.append(
+            f"{s.name[:30]:30s} {s.iou:7.4f} {s.f1:7.4f} {s.boundary_f:7.4f} {s.precision:7.4f} {s.recall:7.4f}"
+        )
+    lines.append(
+        f"{'mean (' + str(len(scores)) + ' images)':30s} {mean['iou']:7.4f} {mean['f1']:7.4f} "
+        f"{mean['boundary_f']:7.4f} {mean['precision']:7.4f} {mean['recall']:7.4f}"
+    )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    scores, mean, warnings = evaluate(args)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"images": [s.as_dict() for s in scores], "mean": mean}, indent=2))
+    else:
+        print(format_table(scores, mean))
+    return 0

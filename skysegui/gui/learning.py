@@ -1,0 +1,191 @@
+"""The learning loop in the window: label -> train -> predict -> review -> accept -> retrain.
+
+Docks the training and prediction panels into the main window and connects them to the
+session and the viewer: a finished training run becomes the prediction model; a
+prediction of the shown image appears as the prediction overlay (or its uncertainty);
+the image list can be sorted by uncertainty; "Accept prediction" turns the prediction
+into label polygons (holes kept) as ONE undoable command. Saved predictions in the
+project's predictions/ folder are shown again when their image is opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+
+from skysegui.core import annotations as core
+from skysegui.core.errors import EditError
+from skysegui.core.predictions import prediction_paths
+from skysegui.gui.messages import show_error
+from skysegui.gui.panels.prediction_panel import PredictionPanel
+from skysegui.gui.panels.training_panel import TrainingPanel
+from skysegui.ml.model import list_models  # no TensorFlow import until a model is built
+
+ACCEPT_TOLERANCE_PX = 0.5  # polygon simplification of an accepted prediction (px)
+ACCEPT_MIN_AREA_PX = 4.0  # specks smaller than this (px²) are dropped
+
+
+def prediction_annotations(labels, image_id, mask: np.ndarray) -> list:
+    """Sky annotations (one per region, holes kept) that reproduce a 0/1 prediction mask."""
+    polygons = core.mask_to_polygons(
+        (mask > 0).astype(np.uint8), tolerance=ACCEPT_TOLERANCE_PX, min_area=ACCEPT_MIN_AREA_PX
+    )
+    sky_id = labels.ensure_category(core.SKY)
+    first = labels.new_annotation_id()
+    return [
+        core.Annotation(first + i, image_id, sky_id, [polygon]) for i, polygon in enumerate(polygons)
+    ]
+
+
+def accept_prediction_edit(labels, image_id, mask: np.ndarray) -> core.ReplaceAnnotations:
+    """One edit that replaces the image's labels by the prediction's polygons."""
+    old = [a.id for a in labels.annotations_for(image_id)]
+    edit = core.ReplaceAnnotations(old, prediction_annotations(labels, image_id, mask))
+    edit.text = "Accept prediction"
+    return edit
+
+
+class _LoadSignals(QObject):
+    done = Signal(object, object)  # Path, Prediction or None
+
+
+class _LoadSavedPrediction(QRunnable):
+    """Reads a saved prediction off the GUI thread (an 8K 16-bit PNG takes ~0.5 s)."""
+
+    def __init__(self, folder: Path, image: Path, signals: _LoadSignals):
+        super().__init__()
+        self.folder, self.image, self.signals = folder, image, signals
+
+    def run(self) -> None:
+        from skysegui.ml.predict import load_prediction  # no TensorFlow import
+
+        try:
+            prediction = load_prediction(self.folder, self.image.name)
+        except Exception:  # a damaged file: no overlay, the user can predict again
+            prediction = None
+        self.signals.done.emit(self.image, prediction)
+
+
+class LearningPanels(QObject):
+    """Owns the training and prediction docks of one main window."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.training = TrainingPanel()
+        self.prediction = PredictionPanel()
+        self.current_prediction = None  # Prediction of window.current_path, if any
+        self._show_uncertainty = False
+        self._loads = _LoadSignals(self)
+        self._loads.done.connect(self._on_saved_prediction)
+        area = Qt.DockWidgetArea.RightDockWidgetArea
+        self.training_dock = window.add_panel("Training", self.training, area)
+        self.prediction_dock = window.add_panel("Prediction", self.prediction, area)
+        window.tabifyDockWidget(self.training_dock, self.prediction_dock)
+        self._connect()
+
+    def _connect(self) -> None:
+        w, a = self.window, self.window.actions
+        w.session.opened.connect(self._on_project_opened)
+        w.imageShown.connect(self._on_image_shown)
+        self.training.model_ready.connect(self._on_model_trained)
+        self.training.error.connect(lambda text: w.status.hint(text, 10000))
+        self.prediction.predictionReady.connect(self._on_prediction)
+        self.prediction.scoresChanged.connect(w.image_list.set_scores)
+        self.prediction.showUncertaintyChanged.connect(self._set_show_uncertainty)
+        self.prediction.errorOccurred.connect(lambda exc: show_error(w, exc, "Prediction failed"))
+        a.predict_current.triggered.connect(self.prediction.predict_current)
+        a.predict_all.triggered.connect(self.prediction.predict_all)
+        a.accept_prediction.triggered.connect(self.accept_prediction)
+        a.sort_by_uncertainty.triggered.connect(self.sort_by_uncertainty)
+        a.train.triggered.connect(self._show_training)
+
+    # --- session and images ----------------------------------------------------------
+    def _on_project_opened(self) -> None:
+        s = self.window.session
+        project = s.project
+        self.current_prediction = None
+        self.training.set_project(project)
+        self.prediction.set_images(list(s.images))
+        self.prediction.set_output_dir(None if project is None else project.predictions_dir)
+        models = [] if project is None else list_models(project.models_dir)
+        if models:
+            self.prediction.set_model(models[0])  # the newest
+
+    def _on_image_shown(self, path: Path) -> None:
+        self.prediction.set_current_image(path)
+        self.current_prediction = None
+        project = self.window.session.project
+        if project is not None and prediction_paths(project.predictions_dir, path).exists():
+            QThreadPool.globalInstance().start(
+                _LoadSavedPrediction(project.predictions_dir, Path(path), self._loads)
+            )
+
+    def _on_saved_prediction(self, path: Path, prediction) -> None:
+        if prediction is not None and path == self.window.current_path and self.current_prediction is None:
+            self._show(prediction)
+
+    # --- training ------------------------------------------------------------------------
+    def _on_model_trained(self, folder: Path) -> None:
+        self.prediction.set_model(folder)
+        self.window.status.hint(f"New model {Path(folder).name} is ready: predict with it (Ctrl+R)", 10000)
+
+    def _show_training(self) -> None:
+        self.training_dock.show()
+        self.training_dock.raise_()
+
+    # --- prediction ----------------------------------------------------------------------
+    def _on_prediction(self, path: Path, prediction) -> None:
+        if Path(path) == self.window.current_path:
+            self._show(prediction)
+
+    def _show(self, prediction) -> None:
+        self.current_prediction = prediction
+        self._refresh_overlay()
+
+    def _set_show_uncertainty(self, on: bool) -> None:
+        self._show_uncertainty = on
+        self._refresh_overlay()
+
+    def _refresh_overlay(self) -> None:
+        p = self.current_prediction
+        if p is not None:
+            self.window.set_prediction(p.uncertainty if self._show_uncertainty else p.prob)
+
+    def sort_by_uncertainty(self) -> None:
+        """Put the images whose predictions hesitate most at the top of the list."""
+        if not self.prediction.scores:
+            self.window.status.hint("Predict the images first: there are no uncertainty scores yet", 6000)
+            return
+        self.window.image_list.set_scores(self.prediction.scores)
+        self.window.image_list.sort_by_score()
+
+    def accept_prediction(self) -> bool:
+        """Replace the shown image's labels by the prediction's polygons (one undo step)."""
+        w = self.window
+        p = self.current_prediction
+        image_id = None if w.current_path is None else w.session.image_id(w.current_path)
+        if p is None or image_id is None or w.editor is None:
+            w.status.hint("No prediction to accept: predict this image first (Ctrl+R)", 6000)
+            return False
+        record = w.session.labels.images[image_id]
+        if p.mask.shape != (record.height, record.width):
+            show_error(w, EditError(
+                f"the prediction is {p.mask.shape[1]} x {p.mask.shape[0]} but the image is "
+                f"{record.width} x {record.height}: predict the image again"
+            ))
+            return False
+        from skysegui.gui.editing.commands import EditCommand
+
+        edit = accept_prediction_edit(w.session.labels, image_id, p.mask)
+        w.undo_stack.push(EditCommand(w.editor, w.session.labels, image_id, edit, "Accept prediction"))
+        w.status.hint(f"Accepted the prediction as {len(edit.add)} sky polygons (Ctrl+Z undoes)", 8000)
+        return True
+
+    def shutdown(self, timeout_ms: int = 30_000) -> None:
+        """Stop training and prediction before the window closes (both keep what they made)."""
+        self.training.shutdown(timeout_ms)
+        self.prediction.cancel()
+        self.prediction.runner.wait(timeout_ms)

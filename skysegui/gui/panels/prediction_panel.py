@@ -1,0 +1,241 @@
+"""The prediction panel: predict the current image or all images in a worker thread,
+with progress and cancel; hands each Prediction to whoever shows it (the viewer's
+prediction overlay, "Accept prediction"), and keeps uncertainty scores so the image
+list can put the worst predictions first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skysegui.core.errors import ModelError
+from skysegui.gui.workers.predict_worker import PredictJob, PredictRunner
+
+MODES = (
+    ("quality", "Quality (blended tiles)"),
+    ("fast", "Fast (low-res + edge-aware)"),
+    ("report", "Report baseline (256 px patches)"),
+)
+
+
+def sort_by_uncertainty(paths: list[Path], scores: dict[Path, float]) -> list[Path]:
+    """Most uncertain first; images without a prediction last, in their given order."""
+    known = [p for p in paths if p in scores]
+    unknown = [p for p in paths if p not in scores]
+    return sorted(known, key=lambda p: -scores[p]) + unknown
+
+
+class PredictionPanel(QWidget):
+    """Standalone widget; the main window connects its signals."""
+
+    predictionReady = Signal(object, object)  # Path, ml.predict.Prediction
+    scoresChanged = Signal(object)  # dict[Path, float] (uncertainty, for ImageList.set_scores)
+    showUncertaintyChanged = Signal(bool)
+    runFinished = Signal(bool)  # True when cancelled
+    errorOccurred = Signal(object)  # an exception; SkysegError messages say what to do
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._model_folder: Path | None = None
+        self._loaded = None  # LoadedModel kept between runs
+        self._images: list[Path] = []
+        self._current: Path | None = None
+        self._out_dir: Path | None = None
+        self.scores: dict[Path, float] = {}
+        self.last_prediction = None
+        self.predictor_options: dict = {}
+
+        self.model_label = QLabel("No model")
+        self.model_label.setWordWrap(True)
+        self.choose_model_button = QPushButton("Model…")
+        self.choose_model_button.setToolTip("Choose a trained model folder (with card.json)")
+        self.mode_combo = QComboBox()
+        for key, text in MODES:
+            self.mode_combo.addItem(text, key)
+        self.predict_current_button = QPushButton("Predict image")
+        self.predict_current_button.setToolTip("Predict the image shown in the viewer")
+        self.predict_all_button = QPushButton("Predict all")
+        self.predict_all_button.setToolTip("Predict every image of the project")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.show_uncertainty = QCheckBox("Show uncertainty")
+        self.show_uncertainty.setToolTip("Show where the model hesitates instead of the mask")
+
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_label, 1)
+        model_row.addWidget(self.choose_model_button)
+        form = QFormLayout()
+        form.addRow("Model", model_row)
+        form.addRow("Method", self.mode_combo)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.predict_current_button)
+        buttons.addWidget(self.predict_all_button)
+        buttons.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.show_uncertainty)
+        layout.addStretch(1)
+
+        self.runner = PredictRunner(self)
+        self.runner.modelLoaded.connect(self._on_model_loaded)
+        self.runner.imageStarted.connect(self._on_image_started)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.predicted.connect(self._on_predicted)
+        self.runner.imageFailed.connect(self._on_image_failed)
+        self.runner.failed.connect(self._on_failed)
+        self.runner.finished.connect(self._on_finished)
+        self.choose_model_button.clicked.connect(self._choose_model)
+        self.predict_current_button.clicked.connect(self.predict_current)
+        self.predict_all_button.clicked.connect(self.predict_all)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.show_uncertainty.toggled.connect(self.showUncertaintyChanged)
+        self._update_buttons()
+
+    # --- state set by the window ----------------------------------------------------
+    def set_model(self, folder: str | Path | None) -> None:
+        folder = Path(folder) if folder else None
+        if folder != self._model_folder:
+            self._loaded = None
+        self._model_folder = folder
+        self.model_label.setText(folder.name if folder else "No model")
+        self.model_label.setToolTip(str(folder) if folder else "")
+        self._update_buttons()
+
+    def set_images(self, paths: list[Path]) -> None:
+        self._images = [Path(p) for p in paths]
+        self._update_buttons()
+
+    def set_current_image(self, path: str | Path | None) -> None:
+        self._current = Path(path) if path else None
+        self._update_buttons()
+
+    def set_output_dir(self, folder: str | Path | None) -> None:
+        """Where predictions are saved (the project's predictions/); None keeps them in memory."""
+        self._out_dir = Path(folder) if folder else None
+
+    @property
+    def mode(self) -> str:
+        return self.mode_combo.currentData()
+
+    def set_mode(self, mode: str) -> None:
+        index = self.mode_combo.findData(mode)
+        if index < 0:
+            raise ValueError(f"unknown mode {mode!r}")
+        self.mode_combo.setCurrentIndex(index)
+
+    @property
+    def busy(self) -> bool:
+        return self.runner.busy
+
+    def sorted_by_uncertainty(self, paths: list[Path] | None = None) -> list[Path]:
+        return sort_by_uncertainty(list(paths if paths is not None else self._images), self.scores)
+
+    # --- actions -------------------------------------------------------------------
+    def predict_current(self) -> None:
+        if self._current is not None:
+            self._start([self._current])
+
+    def predict_all(self) -> None:
+        if self._images:
+            self._start(self._images)
+
+    def cancel(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+            self.status_label.setText("Cancelling after the current batch…")
+
+    def _start(self, paths: list[Path]) -> None:
+        if self.runner.busy:
+            return
+        if self._model_folder is None:
+            self._report(ModelError("choose a trained model first (Model… button)"))
+            return
+        job = PredictJob(
+            model_folder=self._model_folder,
+            paths=list(paths),
+            mode=self.mode,
+            out_dir=self._out_dir,
+            loaded=self._loaded,
+            options=dict(self.predictor_options),
+        )
+        self.status_label.setText("Loading the model…" if self._loaded is None else "Starting…")
+        self.progress_bar.setRange(0, 0)  # busy until the first tile is done
+        self.runner.start(job)
+        self._update_buttons()
+
+    def _choose_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.set_model(folder)
+
+    # --- worker signals ------------------------------------------------------------
+    def _on_model_loaded(self, loaded) -> None:
+        self._loaded = loaded
+
+    def _on_image_started(self, index: int, count: int, path: str) -> None:
+        self._image_text = f"{Path(path).name} ({index + 1}/{count})"
+        self.status_label.setText(f"Predicting {self._image_text}")
+
+    def _on_progress(self, done: int, total: int, _message: str) -> None:
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done)
+
+    def _on_predicted(self, path: str, prediction) -> None:
+        p = Path(path)
+        self.last_prediction = prediction
+        self.scores[p] = prediction.uncertainty_score
+        self.status_label.setText(
+            f"{p.name}: {100 * float(prediction.mask.mean()):.1f} % sky, "
+            f"uncertainty {prediction.uncertainty_score:.3f}, {prediction.seconds:.1f} s"
+        )
+        self.predictionReady.emit(p, prediction)
+        self.scoresChanged.emit(dict(self.scores))
+
+    def _on_image_failed(self, path: str, exc) -> None:
+        self.status_label.setText(f"{Path(path).name}: {exc}")
+        self._report(exc)
+
+    def _on_failed(self, exc) -> None:
+        self.status_label.setText(str(exc))
+        self._report(exc)
+
+    def _on_finished(self, cancelled: bool) -> None:
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0 if cancelled else 1)
+        if cancelled:
+            self.status_label.setText("Prediction cancelled")
+        self._update_buttons()
+        self.runFinished.emit(cancelled)
+
+    def _report(self, exc) -> None:
+        self.errorOccurred.emit(exc)
+
+    def _update_buttons(self) -> None:
+        busy = self.runner.busy
+        has_model = self._model_folder is not None
+        self.predict_current_button.setEnabled(not busy and has_model and self._current is not None)
+        self.predict_all_button.setEnabled(not busy and has_model and bool(self._images))
+        self.cancel_button.setEnabled(busy)
+        self.choose_model_button.setEnabled(not busy)
+        self.mode_combo.setEnabled(not busy)

@@ -1,0 +1,242 @@
+"""The training panel: main settings, Start/Cancel, live loss and IoU curves, throughput, ETA.
+
+A standalone widget: give it a project (set_project) or a dataset cache (set_data). It runs
+the Trainer in a TrainWorker thread and emits `model_ready(Path)` with the new model folder
+when training ends (also after a cancel, which keeps what was learnt).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from skysegui.gui.workers.train_worker import TrainWorker, start_worker
+
+TRAIN_PEN = pg.mkPen("#3070ff", width=1)
+VAL_PEN = pg.mkPen("#ff7030", width=2)
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class TrainingPanel(QWidget):
+    model_ready = Signal(Path)  # the new model folder (card.json + weights)
+    running_changed = Signal(bool)
+    error = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._data = None
+        self._out_dir: Path | None = None
+        self._worker: TrainWorker | None = None
+        self._thread = None
+        self._ending: list = []
+        self._curves: dict[str, list[tuple[float, float]]] = {}
+        self._build_ui()
+
+    # -- ui -------------------------------------------------------------------------
+    def _build_ui(self) -> None:
+        form = QFormLayout()
+        self.preset = QComboBox()
+        self.preset.addItems(["cpu", "default", "tiny"])
+        self.preset.setToolTip("cpu: Unet + MobileNetV2 (fast); default: the report's Unet + ResNet34; tiny: tests")
+        self.transform = QComboBox()
+        self.transform.addItems(["hdr_log", "ldr"])
+        self.patch = QSpinBox(minimum=32, maximum=1024, singleStep=32, value=256)
+        self.epochs = QSpinBox(minimum=1, maximum=1000, value=20)
+        self.steps = QSpinBox(minimum=1, maximum=100000, value=50)
+        self.batch = QSpinBox(minimum=1, maximum=512, value=8)
+        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4, value=1e-3)
+        self.schedule = QComboBox()
+        self.schedule.addItems(["cosine", "plateau", "constant"])
+        self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
+        self.mixed = QCheckBox("mixed precision (GPU)")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("automatic (date-arch-backbone)")
+        for label, w in (("model", self.preset), ("input", self.transform), ("patch px", self.patch),
+                         ("epochs", self.epochs), ("steps/epoch", self.steps), ("batch", self.batch),
+                         ("learning rate", self.lr), ("schedule", self.schedule),
+                         ("validation", self.val_fraction), ("", self.mixed), ("name", self.name)):
+            form.addRow(label, w)
+        self.preset.currentTextChanged.connect(self._preset_changed)
+
+        self.start_button = QPushButton("Start training")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button.clicked.connect(self.cancel)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addWidget(self.cancel_button)
+
+        self.bar = QProgressBar()
+        self.status = QLabel("idle")
+        self.status.setWordWrap(True)
+        self.rate = QLabel("")
+
+        self.loss_plot = pg.PlotWidget(title="loss")
+        self.iou_plot = pg.PlotWidget(title="IoU")
+        for plot in (self.loss_plot, self.iou_plot):
+            plot.addLegend(offset=(5, 5))
+            plot.setLabel("bottom", "epoch")
+            plot.setMinimumHeight(120)
+        self.iou_plot.setYRange(0.0, 1.0)
+        self.lines = {
+            "loss": self.loss_plot.plot(pen=TRAIN_PEN, name="train"),
+            "val_loss": self.loss_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val"),
+            "iou": self.iou_plot.plot(pen=TRAIN_PEN, name="train"),
+            "val_iou": self.iou_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val"),
+        }
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.rate)
+        layout.addWidget(self.loss_plot, 1)
+        layout.addWidget(self.iou_plot, 1)
+        self._update_enabled()
+
+    def _preset_changed(self, name: str) -> None:
+        from skysegui.ml.model import PRESETS
+
+        self.patch.setValue(PRESETS[name].patch_size)
+
+    # -- data -------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        """Train on this core Project; models go to its models/ folder."""
+        self._data = project
+        self._out_dir = None
+        self._update_enabled()
+
+    def set_data(self, cache, out_dir: str | Path) -> None:
+        """Train on a built DatasetCache, saving the model into out_dir."""
+        self._data = cache
+        self._out_dir = Path(out_dir)
+        self._update_enabled()
+
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def _update_enabled(self) -> None:
+        self.start_button.setEnabled(self._data is not None and not self.running)
+        self.cancel_button.setEnabled(self.running)
+
+    def config(self):
+        """The TrainConfig for the current settings (no TensorFlow needed)."""
+        from skysegui.ml.model import PRESETS
+        from skysegui.ml.train import TrainConfig
+
+        model = dataclasses.replace(PRESETS[self.preset.currentText()],
+                                    input_transform=self.transform.currentText(),
+                                    patch_size=self.patch.value(), mixed_precision=self.mixed.isChecked())
+        return TrainConfig(model=model, name=self.name.text().strip(), epochs=self.epochs.value(),
+                           steps_per_epoch=self.steps.value(), batch_size=self.batch.value(),
+                           learning_rate=self.lr.value(), lr_schedule=self.schedule.currentText(),
+                           val_fraction=self.val_fraction.value())
+
+    # -- run --------------------------------------------------------------------------
+    def start(self, config=None) -> None:
+        """Start training with `config` (default: the panel's settings) in a worker thread."""
+        if self._data is None or self.running:
+            return
+        config = config or self.config()
+        self._curves = {k: [] for k in self.lines}
+        for line in self.lines.values():
+            line.setData([], [])
+        self.bar.setRange(0, config.epochs * config.steps_per_epoch)
+        self.bar.setValue(0)
+        self._worker = TrainWorker(config, self._data, self._out_dir)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.status.connect(self.status.setText)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.stopped.connect(self._on_stopped)
+        self._thread = start_worker(self._worker)
+        self._update_enabled()
+        self.running_changed.emit(True)
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel a running training and wait for its thread (call when the window closes).
+
+        Returns False if the thread did not end in time (it then still saves its model)."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self.cancel()
+        return bool(thread.wait(timeout_ms))
+
+    def curve(self, key: str) -> list[tuple[float, float]]:
+        """The points (epoch, value) plotted for 'loss', 'iou', 'val_loss' or 'val_iou'."""
+        return list(self._curves.get(key, []))
+
+    def _on_progress(self, p) -> None:
+        self.bar.setValue((p.epoch - 1) * p.steps + p.batch)
+        x = (p.epoch - 1) + p.batch / max(1, p.steps)
+        if p.event == "batch":
+            self._add("loss", x, p.loss)
+            self._add("iou", x, p.iou)
+        elif p.event == "epoch":
+            if p.val_loss is not None:
+                self._add("val_loss", float(p.epoch), p.val_loss)
+            if p.val_iou is not None:
+                self._add("val_iou", float(p.epoch), p.val_iou)
+        val = f"  val IoU {p.val_iou:.3f}" if p.val_iou is not None else ""
+        self.status.setText(f"epoch {p.epoch}/{p.epochs}  batch {p.batch}/{p.steps}  "
+                            f"loss {p.loss:.3f}  IoU {p.iou:.3f}{val}")
+        self.rate.setText(f"{p.crops_per_s:.1f} crops/s   ETA {format_eta(p.eta_s)}")
+
+    def _add(self, key: str, x: float, y: float) -> None:
+        if y != y:  # NaN
+            return
+        pts = self._curves.setdefault(key, [])
+        pts.append((x, y))
+        self.lines[key].setData([a for a, _ in pts], [b for _, b in pts])
+
+    def _on_finished(self, result) -> None:
+        best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.3f}"
+        state = "cancelled" if result.cancelled else "done"
+        self.status.setText(f"{state}: {result.epochs_done} epochs, best val IoU {best} -> {result.model_dir}")
+        self.model_ready.emit(Path(result.model_dir))
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(f"error: {message}")
+        self.error.emit(message)
+
+    def _on_stopped(self) -> None:
+        thread = self._thread
+        self._worker = None
+        self._thread = None
+        if thread is not None:  # keep it referenced until its event loop has ended
+            self._ending.append(thread)
+            thread.finished.connect(lambda t=thread: self._ending.remove(t))
+        self._update_enabled()
+        self.running_changed.emit(False)

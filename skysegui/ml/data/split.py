@@ -1,0 +1,50 @@
+"""Train/validation splits.
+
+By image (the default): every crop of an image is on one side, so validation measures how
+the model does on panoramas it has never seen. By patch (the report's way, only on
+request): overlapping patches of one image land on both sides, which leaks training
+pixels into validation and inflates val IoU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from skysegui.core.errors import TrainingError
+
+SPLITS = ("image", "patch")
+
+
+def split_by_image(
+    names: Sequence[str], val_fraction: float = 0.25, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Seeded split of image names: about `val_fraction` of them (at least one) for validation.
+
+    The result depends only on the set of names and the seed, not on their order.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise TrainingError(f"validation fraction {val_fraction} must be in [0, 1)")
+    names = sorted(set(names))
+    if val_fraction == 0.0:
+        return names, []
+    if len(names) < 2:
+        raise TrainingError(
+            f"only {len(names)} labelled image(s): a split by image needs at least two; "
+            "label another image, or use the per-patch split (leaks) or no validation"
+        )
+    order = np.random.default_rng(seed).permutation(len(names))
+    n_val = min(len(names) - 1, max(1, int(round(len(names) * val_fraction))))
+    val = sorted(names[i] for i in order[:n_val])
+    train = sorted(names[i] for i in order[n_val:])
+    return train, val
+
+
+def split_indices(count: int, val_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded per-item split of range(count) (used for the leaking per-patch split)."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise TrainingError(f"validation fraction {val_fraction} must be in [0, 1)")
+    order = np.random.default_rng(seed).permutation(count)
+    n_val = int(round(count * val_fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])

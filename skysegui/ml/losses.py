@@ -1,0 +1,53 @@
+"""Loss functions and metrics for binary sky masks, chosen by name in ModelConfig.loss.
+
+Kept apart from the model factory so that a saved model never needs them: weights and a
+card are enough for prediction; losses matter only while compiling for training.
+"""
+
+from __future__ import annotations
+
+import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is imported)
+from skysegui.core.errors import TrainingError
+
+LOSSES = ("bce_jaccard", "dice", "focal", "weighted_bce")
+
+
+def make_loss(name: str = "bce_jaccard", sky_weight: float = 1.0):
+    """The training loss `name`.
+
+    bce_jaccard: binary cross-entropy + Jaccard (the pipeline report's loss).
+    dice: soft Dice. focal: binary focal loss (for hard, rare pixels).
+    weighted_bce: cross-entropy where sky pixels count `sky_weight` times (the
+    notebook's remedy for class imbalance; >1 when sky is rare, <1 when it dominates).
+    """
+    import segmentation_models as sm
+    import tensorflow as tf
+
+    if name == "bce_jaccard":
+        return sm.losses.bce_jaccard_loss
+    if name == "dice":
+        return sm.losses.DiceLoss()
+    if name == "focal":
+        return sm.losses.BinaryFocalLoss()
+    if name == "weighted_bce":
+        w = float(sky_weight)
+
+        def weighted_bce(y_true, y_pred):
+            y_true = tf.cast(y_true, y_pred.dtype)
+            eps = 1e-7
+            p = tf.clip_by_value(y_pred, eps, 1.0 - eps)
+            per_pixel = -(w * y_true * tf.math.log(p) + (1.0 - y_true) * tf.math.log(1.0 - p))
+            return tf.reduce_mean(per_pixel)
+
+        return weighted_bce
+    raise TrainingError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
+
+
+def make_metrics() -> list:
+    """IoU (the report's metric, named 'iou') and F1 ('f1'), thresholded at 0.5."""
+    import segmentation_models as sm
+
+    return [
+        sm.metrics.IOUScore(threshold=0.5, name="iou"),
+        sm.metrics.FScore(threshold=0.5, name="f1"),
+    ]

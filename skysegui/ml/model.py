@@ -1,0 +1,364 @@
+"""Model factory, model card, save and load for the sky segmentation network.
+
+A saved model is a folder with `card.json` (everything needed to rebuild the network and
+feed it: architecture, backbone, decoder, input transform, patch size, plus dataset and
+metrics) and `model.weights.h5`. Loading rebuilds the network from the card and loads the
+weights, so no custom objects, losses or training config are ever needed to predict.
+
+ImageNet encoder weights are used only when the file is already in the Keras cache
+(~/.keras/models) or given as a path; otherwise the network starts from scratch and says
+so once (a log warning and a note in the card). Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is imported)
+from skysegui.core.atomicio import atomic_write, write_text_atomic
+from skysegui.core.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = ("Unet", "FPN", "Linknet", "PSPNet")
+DECODERS = ("upsampling", "transpose")
+INPUT_TRANSFORMS = ("hdr_log", "ldr")
+CARD_NAME = "card.json"
+WEIGHTS_NAME = "model.weights.h5"
+CARD_VERSION = 1
+FROM_SCRATCH_NOTE = (
+    "ImageNet encoder weights for {backbone} are not in the Keras cache ({where}) and no "
+    "weights file was given: training starts from scratch (random encoder). To use "
+    "pretrained weights offline, copy the file into that folder or set encoder_weights "
+    "to its path."
+)
+
+
+@dataclass
+class ModelConfig:
+    """What defines a network: enough to rebuild it (and its input) from a card."""
+
+    arch: str = "Unet"
+    backbone: str = "resnet34"
+    decoder: str = "upsampling"  # Unet/Linknet: "upsampling" or "transpose" convolutions
+    encoder_weights: str | None = None  # None, "imagenet" (if cached) or a .h5 file path
+    input_transform: str = "hdr_log"  # "hdr_log" (the report's log transform) or "ldr" (/255)
+    patch_size: int = 256
+    loss: str = "bce_jaccard"
+    mixed_precision: bool = False
+    decoder_filters: tuple[int, ...] | None = None  # None: segmentation_models' default
+    # BatchNorm momentum; None keeps the backbone's (MobileNetV2: 0.999). A short run from
+    # scratch needs ~0.9, or the inference-time statistics lag far behind the weights.
+    bn_momentum: float | None = None
+
+    def validate(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise ModelError(f"unknown architecture {self.arch!r}: choose one of {', '.join(ARCHITECTURES)}")
+        if self.decoder not in DECODERS:
+            raise ModelError(f"unknown decoder {self.decoder!r}: choose one of {', '.join(DECODERS)}")
+        if self.input_transform not in INPUT_TRANSFORMS:
+            raise ModelError(
+                f"unknown input transform {self.input_transform!r}: choose one of {', '.join(INPUT_TRANSFORMS)}"
+            )
+        multiple = size_multiple(self)
+        if self.patch_size <= 0 or self.patch_size % multiple:
+            raise ModelError(
+                f"patch size {self.patch_size} does not fit {self.arch}: use a multiple of {multiple}"
+            )
+        from segmentation_models import Backbones
+
+        if self.backbone not in Backbones.models_names() or self.backbone not in Backbones._default_feature_layers:
+            raise ModelError(
+                f"unknown backbone {self.backbone!r}: choose e.g. resnet18, resnet34, mobilenetv2, efficientnetb0"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if d["decoder_filters"] is not None:
+            d["decoder_filters"] = list(d["decoder_filters"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in known}
+        if kw.get("decoder_filters") is not None:
+            kw["decoder_filters"] = tuple(int(v) for v in kw["decoder_filters"])
+        return cls(**kw)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    # The pipeline report's network.
+    "default": ModelConfig(arch="Unet", backbone="resnet34", decoder="upsampling"),
+    # Small enough to train on a laptop CPU.
+    "cpu": ModelConfig(arch="Unet", backbone="mobilenetv2", decoder="upsampling",
+                       decoder_filters=(128, 64, 32, 16, 16)),
+    # For tests and demos: a few seconds per hundred steps on small crops.
+    "tiny": ModelConfig(arch="Unet", backbone="mobilenetv2", decoder="upsampling",
+                        patch_size=64, decoder_filters=(32, 16, 16, 8, 8), bn_momentum=0.9),
+}
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    """A copy of PRESETS[name] with some fields replaced."""
+    if name not in PRESETS:
+        raise ModelError(f"unknown model preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return dataclasses.replace(PRESETS[name], **overrides)
+
+
+def size_multiple(config: ModelConfig) -> int:
+    """Input height and width must be multiples of this (PSPNet: 6 x its downsampling of 8)."""
+    return 48 if config.arch == "PSPNet" else 32
+
+
+def keras_cache_dirs() -> list[Path]:
+    """Where tf-keras' get_file looks for cached files (the same rule it applies)."""
+    base = Path(os.path.expanduser("~")) / ".keras"
+    return [base / "models", Path("/tmp/.keras/models")]
+
+
+def cached_imagenet_weights(backbone: str) -> Path | None:
+    """The already-downloaded ImageNet no-top weights of `backbone`, or None. Never downloads."""
+    names = _imagenet_file_names(backbone)
+    for folder in keras_cache_dirs():
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def _imagenet_file_names(backbone: str) -> list[str]:
+    from classification_models.weights import WEIGHTS_COLLECTION
+
+    names = [
+        w["name"]
+        for w in WEIGHTS_COLLECTION
+        if w["model"] == backbone and w["dataset"] == "imagenet" and not w["include_top"]
+    ]
+    if backbone == "mobilenetv2":
+        names.append("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5")
+    elif backbone.startswith("efficientnet"):
+        names.append(f"efficientnet-{backbone[-2:]}_weights_tf_dim_ordering_tf_kernels_autoaugment_notop.h5")
+    elif backbone in ("vgg16", "vgg19"):
+        names.append(f"{backbone}_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    return names
+
+
+def resolve_encoder_weights(config: ModelConfig) -> tuple[str | None, str]:
+    """(what to pass to segmentation_models, a note for the card). Never triggers a download."""
+    w = config.encoder_weights
+    if w is None:
+        return None, "encoder initialised at random (no pretrained weights requested)"
+    if w == "imagenet":
+        cached = cached_imagenet_weights(config.backbone)
+        if cached is not None:
+            # The path, not "imagenet": segmentation_models then loads it without get_file.
+            return str(cached), f"ImageNet encoder weights from the Keras cache ({cached})"
+        where = ", ".join(str(p) for p in keras_cache_dirs())
+        return None, FROM_SCRATCH_NOTE.format(backbone=config.backbone, where=where)
+    path = Path(w).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"encoder weights file {path} does not exist: give the path of a .h5 file, "
+            "'imagenet' (used only if cached) or nothing to start from scratch"
+        )
+    return str(path), f"encoder weights from {path}"
+
+
+def build_model(config: ModelConfig, notes: list[str] | None = None):
+    """A segmentation_models network for `config` with a float32 sigmoid output.
+
+    `notes`, when given, receives one line on where the encoder weights came from
+    (the from-scratch fallback is also logged once as a warning). With mixed precision
+    the layers compute in float16 but the output stays float32 (sm's metrics need it).
+    """
+    config.validate()
+    import segmentation_models as sm
+    import tf_keras as keras
+
+    weights, note = resolve_encoder_weights(config)
+    if config.encoder_weights is not None and weights is None:
+        log.warning(note)
+    if notes is not None:
+        notes.append(note)
+
+    previous = keras.mixed_precision.global_policy()
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        kwargs: dict[str, Any] = dict(encoder_weights=weights, classes=1, activation="linear")
+        if config.arch == "PSPNet":
+            kwargs["input_shape"] = (config.patch_size, config.patch_size, 3)
+        else:
+            kwargs["input_shape"] = (None, None, 3)
+        if config.arch in ("Unet", "Linknet"):
+            kwargs["decoder_block_type"] = config.decoder
+            if config.decoder_filters is not None:
+                kwargs["decoder_filters"] = tuple(config.decoder_filters)
+        try:
+            net = getattr(sm, config.arch)(config.backbone, **kwargs)
+        except (ValueError, OSError) as exc:
+            raise ModelError(f"cannot build {config.arch} with {config.backbone}: {exc}") from exc
+        if config.bn_momentum is not None:
+            for layer in net.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = float(config.bn_momentum)
+        out = keras.layers.Activation("sigmoid", dtype="float32", name="sky_probability")(net.output)
+        model = keras.Model(net.input, out, name=f"{config.arch}_{config.backbone}")
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    return model
+
+
+@dataclass
+class ModelCard:
+    """The JSON card saved beside the weights: how to rebuild, feed and judge the model."""
+
+    config: ModelConfig = field(default_factory=ModelConfig)
+    name: str = ""
+    dataset: dict[str, Any] = field(default_factory=dict)  # images, split, crops, cache id
+    metrics: dict[str, float] = field(default_factory=dict)  # e.g. val_iou, val_f1, loss
+    date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    epoch: int = 0  # epochs completed when these weights were saved
+    notes: list[str] = field(default_factory=list)  # e.g. the from-scratch message
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys survive a round trip
+
+    @property
+    def input_transform(self) -> str:
+        return self.config.input_transform
+
+    @property
+    def patch_size(self) -> int:
+        return self.config.patch_size
+
+    def to_json(self) -> str:
+        d = {
+            "card_version": CARD_VERSION,
+            "name": self.name,
+            "architecture": self.config.arch,
+            "backbone": self.config.backbone,
+            "decoder": self.config.decoder,
+            "input_transform": self.config.input_transform,
+            "patch_size": self.config.patch_size,
+            "config": self.config.to_dict(),
+            "dataset": self.dataset,
+            "metrics": self.metrics,
+            "date": self.date,
+            "epoch": self.epoch,
+            "notes": self.notes,
+            "weights": WEIGHTS_NAME,
+        }
+        d.update({k: v for k, v in self.extra.items() if k not in d})
+        return json.dumps(d, indent=2, default=_json_default)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "card.json") -> ModelCard:
+        try:
+            d = json.loads(text)
+            config = ModelConfig.from_dict(d["config"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(
+                f"{source} is not a valid model card ({exc}): train the model again or "
+                "restore the card from a backup"
+            ) from exc
+        own = {"card_version", "name", "architecture", "backbone", "decoder", "input_transform",
+               "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights"}
+        return cls(
+            config=config,
+            name=str(d.get("name", "")),
+            dataset=dict(d.get("dataset") or {}),
+            metrics=dict(d.get("metrics") or {}),
+            date=str(d.get("date", "")),
+            epoch=int(d.get("epoch", 0)),
+            notes=list(d.get("notes") or []),
+            extra={k: v for k, v in d.items() if k not in own},
+        )
+
+
+def _json_default(o):
+    try:
+        return o.item()  # numpy scalars
+    except AttributeError:
+        return str(o)
+
+
+@dataclass
+class LoadedModel:
+    model: Any  # tf_keras.Model
+    card: ModelCard
+    folder: Path
+
+
+def save_model(model, card: ModelCard, folder: str | os.PathLike) -> Path:
+    """Write weights then card.json into `folder` (both atomically); returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not card.name:
+        card.name = folder.name
+    with atomic_write(folder / WEIGHTS_NAME) as tmp:
+        # The temporary name does not end in ".weights.h5", so tf-keras writes its legacy
+        # HDF5 layout, matched by layer order rather than auto-generated layer names.
+        model.save_weights(str(tmp), save_format="h5")
+    write_text_atomic(folder / CARD_NAME, card.to_json())
+    return folder
+
+
+def read_card(folder: str | os.PathLike) -> ModelCard:
+    card_path = Path(folder) / CARD_NAME
+    if not card_path.is_file():
+        raise ModelError(
+            f"{folder} is not a model folder (no {CARD_NAME}): choose a folder made by "
+            "training, e.g. <project>/models/<name>"
+        )
+    return ModelCard.from_json(card_path.read_text(encoding="utf-8"), source=str(card_path))
+
+
+def load_model(folder: str | os.PathLike) -> LoadedModel:
+    """Rebuild the network from the card and load its weights (no custom objects)."""
+    folder = Path(folder)
+    card = read_card(folder)
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        raise ModelError(
+            f"{weights} is missing: the model folder is incomplete; train again or copy "
+            "the weights file back"
+        )
+    config = dataclasses.replace(card.config, encoder_weights=None, mixed_precision=False)
+    model = build_model(config)
+    try:
+        load_weights_h5(model, weights)
+    except (ValueError, OSError, KeyError, IndexError) as exc:
+        raise ModelError(
+            f"cannot load {weights}: it is corrupt or does not match the card "
+            f"({card.config.arch} + {card.config.backbone}) ({exc}); train the model again"
+        ) from exc
+    return LoadedModel(model=model, card=card, folder=folder)
+
+
+def load_weights_h5(model, path: str | os.PathLike) -> None:
+    """Load weights written by save_model (legacy HDF5 layout, by layer order)."""
+    import h5py
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    with h5py.File(str(path), "r") as f:
+        if "layer_names" not in f.attrs and "model_weights" in f:
+            f = f["model_weights"]
+        hdf5_format.load_weights_from_hdf5_group(f, model)
+    for layer in model.layers:
+        layer.finalize_state()
+
+
+def list_models(models_dir: str | os.PathLike) -> list[Path]:
+    """Model folders (with a card) under a project's models/ folder, newest first."""
+    models_dir = Path(models_dir)
+    if not models_dir.is_dir():
+        return []
+    found = [p for p in models_dir.iterdir() if (p / CARD_NAME).is_file()]
+    return sorted(found, key=lambda p: (p / CARD_NAME).stat().st_mtime, reverse=True)

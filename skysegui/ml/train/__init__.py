@@ -1,0 +1,316 @@
+"""The Trainer: from a dataset cache (or a project) to a saved model folder.
+
+    <out_dir>/card.json, model.weights.h5      the best epoch by val IoU (what prediction uses)
+    <out_dir>/last/card.json, model.weights.h5 the last finished epoch (or the cancel point),
+                   optimizer.npz, state.json   what resume needs: epoch, best score, history
+
+Callbacks give progress (epoch, batch, loss, IoU, throughput, ETA), cancel within one batch
+(the model stops and what it has learnt is saved, loadable), the best-IoU checkpoint (as the
+report's ModelCheckpoint did), a cosine or reduce-on-plateau learning rate and early
+stopping. Mixed precision and tf.distribute strategies come from the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is imported)
+from skysegui.core.errors import TrainingError
+from skysegui.core.progress import CancelToken, ProgressFn
+from skysegui.ml.augment import AugmentConfig
+from skysegui.ml.data.cache import DatasetCache, project_cache
+from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
+from skysegui.ml.data.split import SPLITS, split_by_image
+from skysegui.ml.model import (
+    PRESETS,
+    WEIGHTS_NAME,
+    ModelCard,
+    ModelConfig,
+    build_model,
+    load_weights_h5,
+)
+
+log = logging.getLogger(__name__)
+SCHEDULES = ("cosine", "plateau", "constant")
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides the data. Loadable from TOML."""
+
+    model: ModelConfig = field(default_factory=lambda: dataclasses.replace(PRESETS["default"]))
+    name: str = ""  # model folder name under <project>/models; default: date + architecture
+    epochs: int = 30
+    steps_per_epoch: int = 100
+    batch_size: int = 8  # global: split over the replicas of a distributed strategy
+    learning_rate: float = 1e-3
+    lr_schedule: str = "cosine"  # cosine | plateau | constant
+    early_stopping: int = 8  # epochs without val IoU gain before stopping; 0 = never
+    val_fraction: float = 0.25
+    split: str = "image"  # "image"; "patch" only on request (leaks, see ml/data/split.py)
+    seed: int = 0
+    edge_fraction: float | None = 0.5  # share of crops across a sky edge; None = uniform
+    augment: AugmentConfig | None = None  # None: the default set for the input transform
+    val_crops_per_image: int = 32
+    strategy: str = "auto"  # auto | default | mirrored | multiworker
+    sky_weight: float = 1.0  # for loss = "weighted_bce"
+    cache_codec: str = "zlib"  # "zlib": compact tiles; "npy": raw memory maps (see ml/data/cache.py)
+    input_streams: int = 2  # parallel crop generators feeding tf.data (more on many-core servers)
+
+    def validate(self) -> None:
+        self.model.validate()
+        if self.lr_schedule not in SCHEDULES:
+            raise TrainingError(f"unknown lr_schedule {self.lr_schedule!r}: use {', '.join(SCHEDULES)}")
+        if self.split not in SPLITS:
+            raise TrainingError(f"unknown split {self.split!r}: use 'image' or 'patch'")
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
+            raise TrainingError("epochs, steps_per_epoch and batch_size must be at least 1")
+
+    def augment_config(self) -> AugmentConfig:
+        return self.augment or AugmentConfig.for_transform(self.model.input_transform)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("model", "augment")}
+        d["model"] = self.model.to_dict()
+        d["augment"] = self.augment_config().to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        d = dict(d)
+        model_d = dict(d.pop("model", {}) or {})
+        base = PRESETS.get(model_d.pop("preset", "default"))
+        if base is None:
+            raise TrainingError(f"unknown model preset in config: choose one of {', '.join(PRESETS)}")
+        model = ModelConfig.from_dict({**base.to_dict(), **model_d})
+        aug_d = d.pop("augment", None)
+        augment = None
+        if aug_d is not None:
+            start = AugmentConfig.for_transform(model.input_transform).to_dict()
+            unknown = set(aug_d) - set(start)
+            if unknown:
+                raise TrainingError(f"unknown [augment] keys {sorted(unknown)} in the training config")
+            augment = AugmentConfig(**{**start, **aug_d})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise TrainingError(f"unknown training config keys {sorted(unknown)}: check the spelling")
+        return cls(model=model, augment=augment, **d)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> TrainConfig:
+        try:
+            import tomllib
+        except ImportError as exc:  # Python 3.10
+            raise TrainingError("reading TOML configs needs Python 3.11 or newer") from exc
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise TrainingError(f"cannot read training config {path}: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise TrainingError(f"{path} is not valid TOML: {exc}") from exc
+        return cls.from_dict(data.get("train", data))
+
+
+@dataclass
+class TrainProgress:
+    """One progress report: after a batch ("batch"), an epoch ("epoch") or at the end ("done")."""
+
+    event: str
+    epoch: int  # 1-based epoch being trained
+    epochs: int
+    batch: int  # batches done in this epoch
+    steps: int  # batches per epoch
+    loss: float
+    iou: float
+    val_loss: float | None = None
+    val_iou: float | None = None
+    crops_per_s: float = 0.0
+    eta_s: float = 0.0
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    epochs_done: int
+    best_val_iou: float | None
+    history: dict[str, list[float]]
+    cancelled: bool = False
+    stopped_early: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def default_model_name(config: ModelConfig) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{config.arch.lower()}-{config.backbone}"
+
+
+class Trainer:
+    """Train one model. `data` is a core Project or a DatasetCache; `out_dir` the model folder.
+
+    `progress(done, total, message)` follows the global batch count (for text bars);
+    `listener(TrainProgress)` gets the numbers (for the GUI's curves). `cancel` stops the
+    run after the current batch; the model trained so far is saved and run() returns with
+    `cancelled=True`.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        data,
+        out_dir: str | os.PathLike | None = None,
+        progress: ProgressFn | None = None,
+        cancel: CancelToken | None = None,
+        listener: Callable[[TrainProgress], None] | None = None,
+        resume: bool = False,
+    ) -> None:
+        config.validate()
+        self.config = config
+        self.data = data
+        self.progress = progress
+        self.cancel = cancel or CancelToken()
+        self.listener = listener
+        self.resume = resume
+        if out_dir is None:
+            if isinstance(data, DatasetCache):
+                raise TrainingError("give an output folder when training from a dataset cache")
+            out_dir = Path(data.models_dir) / (config.name or default_model_name(config.model))
+        self.out_dir = Path(out_dir)
+        self.notes: list[str] = []
+
+    # -- data -----------------------------------------------------------------------
+    def _cache(self) -> DatasetCache:
+        if isinstance(self.data, DatasetCache):
+            if self.data.input_transform != self.config.model.input_transform:
+                raise TrainingError(
+                    f"the dataset cache holds {self.data.input_transform!r} input but the model "
+                    f"expects {self.config.model.input_transform!r}: rebuild the cache"
+                )
+            return self.data
+        cache, warnings = project_cache(self.data, self.config.model.input_transform,
+                                        self.progress, self.cancel, self.config.cache_codec)
+        self.notes.extend(warnings)
+        return cache
+
+    def _split(self, cache: DatasetCache) -> tuple[list[str], list[str]]:
+        c = self.config
+        if c.split == "patch":
+            note = ("per-patch split: validation crops come from the training images, so val "
+                    "IoU is optimistic (leakage)")
+            log.warning(note)
+            self.notes.append(note)
+            names = cache.names
+            return list(names), (list(names) if c.val_fraction > 0 else [])
+        return split_by_image(cache.names, c.val_fraction, c.seed)
+
+    # -- run ------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        import tf_keras as keras
+
+        from skysegui.ml.losses import make_loss, make_metrics
+        from skysegui.ml.strategy import choose_strategy, is_chief
+        from skysegui.ml.train.callbacks import (
+            OPTIMIZER_NAME,
+            Checkpoints,
+            LearningRate,
+            ProgressCallback,
+            read_state,
+            restore_optimizer,
+        )
+
+        c = self.config
+        keras.utils.set_random_seed(c.seed)
+        cache = self._cache()
+        train_names, val_names = self._split(cache)
+        crop = c.model.patch_size
+        strategy, strategy_note = choose_strategy(c.strategy)
+        self.notes.append(f"trained with {strategy_note}")
+        sampler = CropSampler(cache, train_names, SamplerConfig(
+            crop=crop, batch_size=c.batch_size, edge_fraction=c.edge_fraction,
+            augment=c.augment_config(), seed=c.seed + _worker_index()))
+        train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
+        vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed)
+
+        chief = is_chief()
+        out_dir = self.out_dir if chief else Path(tempfile.mkdtemp(prefix="skysegui-worker-"))
+        state = read_state(out_dir / "last") if self.resume else None
+        if self.resume and state is None:
+            raise TrainingError(
+                f"nothing to resume in {out_dir}: no finished epoch was saved there; start a new training"
+            )
+        initial_epoch = int(state["epoch"]) if state else 0
+        if initial_epoch >= c.epochs:
+            raise TrainingError(
+                f"{out_dir} already finished {initial_epoch} of {c.epochs} epochs: raise epochs to continue"
+            )
+        with strategy.scope():
+            model_notes: list[str] = []
+            model = build_model(c.model if not state else dataclasses.replace(c.model, encoder_weights=None),
+                                notes=model_notes)
+            self.notes.extend(model_notes)
+            optimizer = keras.optimizers.Adam(learning_rate=c.learning_rate)
+            model.compile(optimizer=optimizer, loss=make_loss(c.model.loss, c.sky_weight),
+                          metrics=make_metrics())
+            if state:
+                load_weights_h5(model, out_dir / "last" / WEIGHTS_NAME)
+                restore_optimizer(model, out_dir / "last" / OPTIMIZER_NAME, self.notes)
+
+        card_base = ModelCard(
+            config=c.model,
+            name=self.out_dir.name,
+            dataset={
+                **cache.summary(),
+                "train_images": train_names,
+                "val_images": val_names,
+                "split": c.split,
+                "seed": c.seed,
+                "crop": crop,
+                "val_crops": int(len(vx)),
+            },
+            notes=list(self.notes),
+            extra={"training": c.to_dict()},
+        )
+        monitor = "val_iou" if len(vx) else "iou"
+        ckpt = Checkpoints(out_dir, card_base, monitor, state)
+        runner = ProgressCallback(self, initial_epoch, (vx, vy) if len(vx) else None, c.batch_size)
+        callbacks = [runner, ckpt, LearningRate(c), keras.callbacks.TerminateOnNaN()]
+        if c.lr_schedule == "plateau":
+            callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=0.5,
+                                                               patience=max(1, c.early_stopping // 3)))
+        early = None
+        if c.early_stopping > 0:
+            early = keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=c.early_stopping)
+            callbacks.append(early)
+        model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
+                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+        cancelled = self.cancel.cancelled
+        if cancelled:
+            ckpt.save_cancelled(model, runner.epoch_index, runner.last_logs)
+        result = TrainResult(
+            model_dir=self.out_dir,
+            epochs_done=ckpt.epochs_done,
+            best_val_iou=ckpt.best,
+            history=ckpt.history,
+            cancelled=cancelled,
+            stopped_early=bool(early is not None and early.stopped_epoch > 0 and not cancelled),
+            notes=self.notes,
+        )
+        runner.emit("done", runner.epoch_index + 1, runner.last_batch, runner.last_logs)
+        return result
+
+
+def _worker_index() -> int:
+    from skysegui.ml.strategy import tf_config
+
+    return int(tf_config().get("task", {}).get("index", 0))
+
+

@@ -1,0 +1,243 @@
+"""SIGKILL the real GUI program (a subprocess under QT_QPA_PLATFORM=offscreen) while it edits
+and autosaves, or edits and saves, then start again: the autosaved edits are offered
+through the session's recovery question and restore exactly what was autosaved, and
+labels.json is always one complete version.
+
+The child builds the window as `skysegui` does (make_application, MainWindow, the error
+hook), opens the project and then, turn after turn of the event loop, moves one vertex a
+little further through the editor (a real QUndoCommand) and autosaves (the autosave timer's
+own slot) or saves (File > Save). It prints each version before and after writing it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from skysegui.core.annotations import load_labels
+from skysegui.core.project import Project
+from skysegui.core.synthetic import write_demo_project
+from skysegui.gui.main_window import MainWindow
+from skysegui.gui.messages import open_error_boxes
+from skysegui.gui.settings import AppSettings, ini_settings
+
+REPO = Path(__file__).resolve().parents[2]
+WAIT_S = 90.0
+STEP = 0.01  # pixels the vertex moves per version
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+
+DRIVER = """
+import sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+
+from skysegui.gui.app import make_application
+from skysegui.gui.editing import commands
+from skysegui.gui.main_window import MainWindow
+from skysegui.gui.messages import install_excepthook
+from skysegui.gui.settings import AppSettings, ini_settings
+
+mode, root, settings_file = sys.argv[1], sys.argv[2], sys.argv[3]
+aid, vertex = int(sys.argv[4]), int(sys.argv[5])
+x0, y0, step = float(sys.argv[6]), float(sys.argv[7]), float(sys.argv[8])
+
+app = make_application()
+win = MainWindow(settings=AppSettings(ini_settings(Path(settings_file))),
+                 ask=lambda kind, text: "later" if kind == "recover" else "discard")
+install_excepthook(lambda: win)
+win.show()
+version = [0]
+
+
+def tick():
+    n = version[0] = version[0] + 1
+    x = x0 + step * n
+    edit = commands.move_vertex(win.session.labels, aid, 0, 0, vertex, (x, y0))
+    if not win.editor.push(edit, "Move vertex"):
+        print("refused", n, flush=True)
+        app.exit(3)
+        return
+    print("start", n, repr(x), flush=True)
+    if mode == "autosave":
+        win.session.autosave_timer.timeout.emit()  # the autosave timer's own slot
+    else:
+        win.actions.save.trigger()  # File > Save
+    print("done", n, flush=True)
+    QTimer.singleShot(0, tick)
+
+
+def ready():
+    if version[0] == 0:  # the first image is on screen: start editing
+        print("ready", win.current.path.name, flush=True)
+        QTimer.singleShot(0, tick)
+
+
+win.fullyLoaded.connect(ready)
+QTimer.singleShot(0, lambda: win.open_path(root))
+sys.exit(app.exec())
+"""
+
+
+class Driver:
+    """The GUI child process; its stdout lines are collected by a thread."""
+
+    def __init__(self, mode: str, root: Path, settings: Path, target) -> None:
+        aid, vertex, x0, y0 = target
+        args = [mode, str(root), str(settings), str(aid), str(vertex), repr(x0), repr(y0), repr(STEP)]
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", DRIVER.format(repo=str(REPO)), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.strip())
+
+    def wait_for_done(self, count: int) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while len(self.done) < count:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"the program died: {self.lines[-3:]} {self.proc.stderr.read()[-2000:]}")
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                raise AssertionError(f"the program hung: {self.lines[-3:]}")
+            time.sleep(0.005)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._reader.join(timeout=30)
+        self.proc.stderr.close()
+        assert self.proc.returncode == -signal.SIGKILL
+
+    @property
+    def done(self) -> list[int]:
+        return [int(line.split()[1]) for line in self.lines if line.startswith("done ")]
+
+    def positions(self) -> dict[int, float]:
+        """x of the moved vertex for every version the program started writing."""
+        return {int(p[1]): float(p[2]) for p in (line.split() for line in self.lines) if p[0] == "start"}
+
+    def possible_on_disk(self) -> set[float]:
+        """The last version written completely, or the one being written when killed."""
+        started = self.positions()
+        last = max(self.done)
+        return {started[n] for n in started if n >= last}
+
+
+@pytest.fixture
+def project(tmp_path):
+    return write_demo_project(tmp_path / "demo", count=2, width=512, height=256, labelled=2)
+
+
+def vertex_to_move(project: Project):
+    """(annotation id, vertex, x, y) of an outer vertex of the first image's first polygon far
+    enough from the border to be moved right a little in every version."""
+    labels = project.load_labels().labels
+    first = min(labels.images.values(), key=lambda r: r.file_name)
+    ann = labels.annotations_for(first.id)[0]
+    ring = ann.polygons[0].outer
+    margin = np.minimum.reduce([ring[:, 0], first.width - ring[:, 0], ring[:, 1], first.height - ring[:, 1]])
+    v = int(np.argmax(margin))
+    assert margin[v] > 25, "no vertex away from the border"
+    return ann.id, v, float(ring[v, 0]), float(ring[v, 1])
+
+
+def window(qtbot, tmp_path, ask) -> MainWindow:
+    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "restart.ini")), ask=ask)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def run_and_kill(mode: str, project: Project, tmp_path, target, rng: random.Random | None) -> Driver:
+    """Kill at a random moment (rng) or, without rng, the moment a write starts."""
+    driver = Driver(mode, project.root, tmp_path / "child.ini", target)
+    driver.wait_for_done(2)
+    if rng is not None:
+        time.sleep(rng.uniform(0.0, 0.3))  # a random moment of the edit / write loop
+    else:
+        seen = len(driver.lines)
+        while not any(line.startswith("start") for line in driver.lines[seen:]):
+            time.sleep(0.0005)
+    driver.kill()
+    assert driver.lines[0].startswith("ready") and not any(line.startswith("refused") for line in driver.lines)
+    return driver
+
+
+def assert_only_the_vertex_moved(labels, original, target, x) -> None:
+    aid, v, _x0, y0 = target
+    for a in original.annotations.values():
+        b = labels.annotations[a.id]
+        expected = a.polygons[0].outer.copy()
+        if a.id == aid:
+            expected[v] = (x, y0)
+        np.testing.assert_allclose(b.polygons[0].outer, expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", [1, None], ids=["random-moment", "as-a-write-starts"])
+def test_killed_while_autosaving_the_edits_are_offered_and_restored(qtbot, tmp_path, project, seed):
+    labels_text = project.labels_path.read_text(encoding="utf-8")
+    original = project.load_labels().labels
+    target = vertex_to_move(project)
+    driver = run_and_kill("autosave", project, tmp_path, target, seed and random.Random(seed))
+    assert project.labels_path.read_text(encoding="utf-8") == labels_text  # untouched
+    assert project.has_recovery()
+    possible = driver.possible_on_disk()
+
+    asked = []
+    win = window(qtbot, tmp_path, lambda kind, text: asked.append(kind) or "restore")
+    with qtbot.waitSignal(win.fullyLoaded, timeout=int(WAIT_S * 1000)):
+        assert win.open_path(project.root)
+    assert asked == ["recover"]  # the start offers the autosaved edits
+    labels = win.session.labels
+    x = labels.annotations[target[0]].polygons[0].outer[target[1], 0]
+    assert min(abs(x - p) for p in possible) < 1e-9, (x, sorted(possible))
+    assert_only_the_vertex_moved(labels, original, target, x)
+    assert win.session.dirty and not open_error_boxes()
+    win.actions.save.trigger()  # keeping them saves them, and the offer goes away
+    assert not Project.open(project.root).has_recovery()
+    saved = load_labels(project.labels_path).labels
+    assert_only_the_vertex_moved(saved, original, target, x)
+
+
+@pytest.mark.parametrize("seed", [3, None], ids=["random-moment", "as-a-write-starts"])
+def test_killed_while_saving_labels_json_is_one_complete_version(qtbot, tmp_path, project, seed):
+    original = project.load_labels().labels
+    target = vertex_to_move(project)
+    driver = run_and_kill("save", project, tmp_path, target, seed and random.Random(seed))
+    data = json.loads(project.labels_path.read_text(encoding="utf-8"))  # complete JSON
+    backup = json.loads(project.labels_path.with_name("labels.json.bak").read_text(encoding="utf-8"))
+    assert data["images"] and backup["images"]
+    possible = driver.possible_on_disk()
+    saved = load_labels(project.labels_path).labels
+    x = saved.annotations[target[0]].polygons[0].outer[target[1], 0]
+    assert min(abs(x - p) for p in possible) < 1e-9, (x, sorted(possible))
+    assert_only_the_vertex_moved(saved, original, target, x)
+    assert not any(p.name.endswith(".json") and not p.name.startswith(".")
+                   for p in project.root.iterdir() if ".tmp" in p.name)
+
+    asked = []
+    win = window(qtbot, tmp_path, lambda kind, text: asked.append(kind) or "restore")
+    with qtbot.waitSignal(win.fullyLoaded, timeout=int(WAIT_S * 1000)):
+        assert win.open_path(project.root)
+    assert asked == []  # everything was saved: nothing to recover
+    x_again = win.session.labels.annotations[target[0]].polygons[0].outer[target[1], 0]
+    assert x_again == pytest.approx(x, abs=1e-9)
+    assert not win.session.dirty and not open_error_boxes()

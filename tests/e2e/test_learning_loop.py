@@ -1,0 +1,135 @@
+"""The whole loop in the real window: train -> predict -> review -> accept -> save.
+
+A small synthetic project (exact labels known) is opened in the MainWindow; the training
+panel trains a tiny U-Net in its worker thread; the new model becomes the prediction
+model; Ctrl+R predicts the shown (unlabelled) image and the prediction overlay shows it;
+Ctrl+Return accepts it as polygons in one undoable command; undo restores the labels
+exactly; the saved COCO file holds polygons that reproduce the prediction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from skysegui.core.annotations import polygons_to_mask
+from skysegui.core.project import Project
+from skysegui.core.synthetic import write_demo_project
+from skysegui.gui.main_window import MainWindow
+from skysegui.gui.settings import AppSettings, ini_settings
+
+pytestmark = pytest.mark.slow
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def _label_raster(labels, image_id) -> np.ndarray:
+    record = labels.images[image_id]
+    polygons = [p for a in labels.annotations_for(image_id) for p in a.polygons]
+    return polygons_to_mask(polygons, record.height, record.width)
+
+
+def _snapshot(labels, image_id):
+    return [
+        (a.id, a.category_id, [(p.outer.copy(), [h.copy() for h in p.holes]) for p in a.polygons])
+        for a in labels.annotations_for(image_id)
+    ]
+
+
+def _same(s1, s2) -> bool:
+    if [(i, c) for i, c, _ in s1] != [(i, c) for i, c, _ in s2]:
+        return False
+    for (_, _, ps1), (_, _, ps2) in zip(s1, s2, strict=True):
+        for (o1, h1), (o2, h2) in zip(ps1, ps2, strict=False):
+            if not np.array_equal(o1, o2) or len(h1) != len(h2):
+                return False
+            if not all(np.array_equal(x, y) for x, y in zip(h1, h2, strict=True)):
+                return False
+    return True
+
+
+@pytest.fixture
+def project(tmp_path):
+    return write_demo_project(tmp_path / "proj", count=8, width=256, height=128, labelled=6, seed=5)
+
+
+def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
+    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "s.ini")), ask=lambda k, t: "discard")
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
+        assert win.open_path(project.root)
+    learning = win.learning
+
+    # --- train in the worker thread; the window keeps processing events meanwhile
+    panel = learning.training
+    config = panel.config()
+    config = dataclasses.replace(
+        config,
+        model=dataclasses.replace(config.model, **_tiny_model_fields()),
+        epochs=4, steps_per_epoch=25, batch_size=16, learning_rate=3e-3,
+    )
+    with qtbot.waitSignal(panel.model_ready, timeout=240_000) as trained:
+        panel.start(config)
+        assert panel.running
+    model_folder = trained.args[0]
+    assert (model_folder / "card.json").exists()
+    assert learning.prediction.model_label.text() == model_folder.name
+    assert panel.curve("loss"), "the live loss curve got no points"
+
+    # --- switch to an unlabelled image and predict it with Ctrl+R
+    labels = win.session.labels
+    unlabelled = [p for p in win.session.images if not win.session.is_labelled(p)]
+    assert unlabelled, "the demo project should keep some images unlabelled"
+    target = unlabelled[0]
+    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
+        win.show_image(target)
+    with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as predicted:
+        QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    path, prediction = predicted.args
+    assert path == target
+    assert learning.current_prediction is prediction
+    assert win.view.prediction_overlay.mask is not None  # the overlay shows it
+
+    # How well a tiny model learns is tested in tests/ml; here it only has to find some sky.
+    exact = cv2.imread(str(project.root / "truth" / f"{target.stem}.png"), cv2.IMREAD_UNCHANGED)
+    assert 0 < prediction.mask.mean() < 1
+    assert _iou(prediction.mask, exact) > 0.3
+
+    # --- accept with Ctrl+Return: one undo step, polygons reproduce the prediction
+    image_id = win.session.image_id(target)
+    before = _snapshot(labels, image_id)
+    depth = win.undo_stack.count()
+    QTest.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert win.undo_stack.count() == depth + 1
+    assert win.session.is_labelled(target)
+    assert _iou(_label_raster(labels, image_id), prediction.mask) >= 0.98
+    accepted = _snapshot(labels, image_id)
+
+    win.undo_stack.undo()
+    assert _same(_snapshot(labels, image_id), before)
+    win.undo_stack.redo()
+    assert _same(_snapshot(labels, image_id), accepted)
+
+    # --- save and read back from disk
+    assert win.save()
+    reloaded = Project.open(project.root).load_labels().labels
+    rid = reloaded.image_by_name(target.name).id
+    assert _iou(_label_raster(reloaded, rid), prediction.mask) >= 0.98
+
+
+def _tiny_model_fields() -> dict:
+    from skysegui.ml.model import PRESETS
+
+    tiny = PRESETS["tiny"]
+    return {f.name: getattr(tiny, f.name) for f in dataclasses.fields(tiny) if f.name != "input_transform"}
