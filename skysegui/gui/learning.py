@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QScrollArea, QWidget
 
 from skysegui.core import annotations as core
 from skysegui.core.errors import EditError
@@ -45,6 +46,14 @@ def accept_prediction_edit(labels, image_id, mask: np.ndarray) -> core.ReplaceAn
     edit = core.ReplaceAnnotations(old, prediction_annotations(labels, image_id, mask))
     edit.text = "Accept prediction"
     return edit
+
+
+def _scrollable(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
 
 
 class _LoadSignals(QObject):
@@ -81,9 +90,15 @@ class LearningPanels(QObject):
         self._loads = _LoadSignals(self)
         self._loads.done.connect(self._on_saved_prediction)
         area = Qt.DockWidgetArea.RightDockWidgetArea
-        self.training_dock = window.add_panel("Training", self.training, area)
-        self.prediction_dock = window.add_panel("Prediction", self.prediction, area)
+        # Scrollable, so the tall training form and curves never force the window taller
+        # than the screen; tabbed with the undo history, the prediction tab in front.
+        self.training_dock = window.add_panel("Training", _scrollable(self.training), area)
+        self.prediction_dock = window.add_panel("Prediction", _scrollable(self.prediction), area)
+        history = window.docks.get("history")
+        if history is not None:
+            window.tabifyDockWidget(history, self.training_dock)
         window.tabifyDockWidget(self.training_dock, self.prediction_dock)
+        self.prediction_dock.raise_()
         self._connect()
 
     def _connect(self) -> None:

@@ -300,6 +300,17 @@ def test_guided_upsampling_snaps_the_mask_to_the_image_edge():
         refine.upsample(low, guide, "nearest")
 
 
+def test_guide_is_the_network_log_transform_of_luminance_for_any_dtype():
+    from skysegui.core.refine import guide_image
+    from skysegui.core.tonemap import hdr_log_transform, luminance
+
+    pixels = np.random.default_rng(4).random((300, 70, 3), dtype=np.float32) * 40 - 0.5
+    pixels[0, 0] = np.nan
+    expected = np.clip(hdr_log_transform(luminance(np.nan_to_num(pixels))), 0, 1)
+    np.testing.assert_allclose(guide_image(pixels, rows=64), expected, atol=1e-5)
+    np.testing.assert_allclose(guide_image(pixels.astype(np.float16)), expected, atol=2e-3)
+
+
 def test_wrap_aware_upscale_matches_resize_inside_and_wraps_at_the_seam():
     import cv2
 

@@ -106,9 +106,12 @@ class ImageList(QWidget):
         item = self._find(path)
         if item is None:
             return
-        if pixmap.width() > THUMB_SIZE.width() or pixmap.height() > THUMB_SIZE.height():
-            pixmap = pixmap.scaled(THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
+        ratio = max(1.0, self.devicePixelRatioF())  # sharp on high-DPI screens too
+        size = THUMB_SIZE * ratio
+        if pixmap.width() > size.width() or pixmap.height() > size.height():
+            pixmap = pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
                                    Qt.TransformationMode.SmoothTransformation)
+            pixmap.setDevicePixelRatio(ratio)
         item.setIcon(NAME, QIcon(pixmap))
         self._touch_thumbnail(str(Path(path)))
 
