@@ -21,10 +21,9 @@ from skysegui.core.annotations import (
     ImageRecord,
     LoadResult,
     load_labels,
-    name_key,
     save_coco,
 )
-from skysegui.core.annotations.names import index_images
+from skysegui.core.annotations.names import file_key, index_images
 from skysegui.core.atomicio import write_text_atomic
 from skysegui.core.errors import AnnotationError, ProjectError, SkysegError
 
@@ -102,9 +101,12 @@ class Project:
         from skysegui.core.imageio import probe_image
 
         labels = result.labels
-        known = {name_key(i.file_name) for i in labels.images.values()}
+        # labels were matched to the files of images_dir when loaded: a file is new when no
+        # image record points at it (names alone would confuse "20230515-sky" and "20230516-sky")
+        known = {i.path for i in labels.images.values() if i.path is not None}
+        unmatched = {file_key(i.file_name) for i in labels.images.values() if i.path is None}
         for path in self.image_paths():
-            if name_key(path.name) in known:
+            if path in known or file_key(path.name) in unmatched:
                 continue
             try:
                 info = probe_image(path)

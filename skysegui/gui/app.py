@@ -7,6 +7,7 @@ a picture of the whole window and exits 0 (2 on an error, printed as one line).
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from skysegui.core.atomicio import atomic_write
-from skysegui.core.errors import SaveError
+from skysegui.core.errors import SaveError, SkysegError
 from skysegui.gui.settings import APPLICATION, ORGANISATION, AppSettings, ini_settings
 
 SCREENSHOT_TIMEOUT_MS = 180_000
@@ -50,7 +51,25 @@ def dark_palette() -> QPalette:
     return p
 
 
-def make_application() -> QApplication:
+def check_display(screenshot: bool = False) -> None:
+    """Qt aborts the whole process (core dump) when Linux has no display; say what to do
+    instead. A screenshot needs no screen: it is then drawn offscreen."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        return
+    raise SkysegError(
+        "there is no display to open the window on (DISPLAY is not set): run skysegui on a "
+        "desktop, over `ssh -X`, or under `xvfb-run`"
+    )
+
+
+def make_application(screenshot: bool = False) -> QApplication:
+    if QApplication.instance() is None:
+        check_display(screenshot)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
@@ -72,7 +91,7 @@ def run_app(path: str | None = None, screenshot: str | None = None) -> int:
     from skysegui.gui.main_window import MainWindow
     from skysegui.gui.messages import install_excepthook
 
-    app = make_application()
+    app = make_application(screenshot=bool(screenshot))
     if screenshot:
         tmp = tempfile.TemporaryDirectory(prefix="skysegui-shot-")
         settings = AppSettings(ini_settings(Path(tmp.name) / "settings.ini"))

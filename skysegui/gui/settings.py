@@ -6,7 +6,8 @@ user's settings.
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+import math
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -44,10 +45,12 @@ class AppSettings:
 
     # --- recent projects ---------------------------------------------------------
     def recent(self) -> list[str]:
+        """Recently opened paths, newest first; those that no longer exist are left out
+        (File > Open Recent would only answer them with an error)."""
         value = self.q.value("recent", [])
         if isinstance(value, str):
             value = [value]
-        return [str(v) for v in (value or []) if v]
+        return [str(v) for v in (value or []) if v and Path(str(v)).exists()]
 
     def add_recent(self, path: str | Path) -> list[str]:
         path = str(Path(path).resolve())
@@ -61,6 +64,8 @@ class AppSettings:
 
     # --- tone ------------------------------------------------------------------
     def tone(self) -> ToneSettings:
+        """The remembered tone settings; a damaged value falls back to its default alone
+        (a NaN or infinite exposure would otherwise show a black picture at every start)."""
         defaults = ToneSettings()
         values = {}
         for f in fields(ToneSettings):
@@ -68,13 +73,23 @@ class AppSettings:
             if raw is None:
                 continue
             try:
-                values[f.name] = type(getattr(defaults, f.name))(raw)
+                value = type(getattr(defaults, f.name))(raw)
             except (TypeError, ValueError):
                 continue
+            if isinstance(value, float) and not math.isfinite(value):
+                continue
+            values[f.name] = value
         try:
             return ToneSettings(**values)
         except (TypeError, ValueError):
-            return defaults
+            pass
+        settings = defaults
+        for name, value in values.items():
+            try:
+                settings = replace(settings, **{name: value})
+            except (TypeError, ValueError):
+                continue
+        return settings
 
     def save_tone(self, settings: ToneSettings) -> None:
         for key, value in asdict(settings).items():

@@ -33,6 +33,8 @@ INPUT_TRANSFORMS = ("hdr_log", "ldr")
 CARD_NAME = "card.json"
 WEIGHTS_NAME = "model.weights.h5"
 CARD_VERSION = 1
+# The report's crop sizes: 256 px for HDR (log transform) input, 512 px for LDR (/255) input.
+DEFAULT_PATCH = {"hdr_log": 256, "ldr": 512}
 FROM_SCRATCH_NOTE = (
     "ImageNet encoder weights for {backbone} are not in the Keras cache ({where}) and no "
     "weights file was given: training starts from scratch (random encoder). To use "
@@ -172,12 +174,14 @@ def resolve_encoder_weights(config: ModelConfig) -> tuple[str | None, str]:
     return str(path), f"encoder weights from {path}"
 
 
-def build_model(config: ModelConfig, notes: list[str] | None = None):
+def build_model(config: ModelConfig, notes: list[str] | None = None,
+                input_size: tuple[int, int] | None = None):
     """A segmentation_models network for `config` with a float32 sigmoid output.
 
     `notes`, when given, receives one line on where the encoder weights came from
     (the from-scratch fallback is also logged once as a warning). With mixed precision
     the layers compute in float16 but the output stays float32 (sm's metrics need it).
+    PSPNet has a fixed input size: `input_size` (height, width), default the patch size.
     """
     config.validate()
     import segmentation_models as sm
@@ -195,7 +199,7 @@ def build_model(config: ModelConfig, notes: list[str] | None = None):
     try:
         kwargs: dict[str, Any] = dict(encoder_weights=weights, classes=1, activation="linear")
         if config.arch == "PSPNet":
-            kwargs["input_shape"] = (config.patch_size, config.patch_size, 3)
+            kwargs["input_shape"] = (*(input_size or (config.patch_size, config.patch_size)), 3)
         else:
             kwargs["input_shape"] = (None, None, 3)
         if config.arch in ("Unet", "Linknet"):
@@ -215,6 +219,24 @@ def build_model(config: ModelConfig, notes: list[str] | None = None):
     finally:
         keras.mixed_precision.set_global_policy(previous)
     return model
+
+
+def fixed_input_size(model) -> tuple[int, int] | None:
+    """(height, width) a network only accepts (PSPNet), or None when any size fits."""
+    try:
+        h, w = model.input_shape[1], model.input_shape[2]
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return (int(h), int(w)) if h is not None and w is not None else None
+
+
+def rebuild_for_input(model, config: ModelConfig, height: int, width: int):
+    """The same network and weights for another input size (PSPNet's pooling follows the
+    input size, its weights do not), so tiles of any size can be predicted."""
+    clone = build_model(dataclasses.replace(config, encoder_weights=None, mixed_precision=False),
+                        input_size=(height, width))
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 @dataclass

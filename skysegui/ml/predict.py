@@ -36,6 +36,7 @@ PROB_FORMATS = ("png16", "tiff")
 # to choose a batch size; ResNet34 U-Net measured at about 1.2 KB per pixel.
 BYTES_PER_PIXEL = 1500
 MAX_BATCH = 16
+DEFAULT_TILE = 1024  # px, quality mode (rounded up to a size the network takes)
 HALF_FLOAT_ABOVE = 16_000_000  # pixels; larger images are read as float16 to halve memory
 
 
@@ -140,7 +141,7 @@ class Predictor:
     def __init__(
         self,
         loaded,
-        tile: int = 1024,
+        tile: int | None = None,
         overlap: float = 0.125,
         window: str = "hann",
         fast_long_side: int = 1024,
@@ -149,11 +150,15 @@ class Predictor:
         threshold: float = 0.5,
         batch_size: int | None = None,
     ) -> None:
-        from skysegui.ml.model import size_multiple
+        from skysegui.ml.model import fixed_input_size, size_multiple
 
         self.model = loaded.model
         self.card = loaded.card
         self.multiple = size_multiple(self.card.config)
+        self._fixed = fixed_input_size(self.model)  # PSPNet: rebuilt per tile size
+        self._sized: dict[tuple[int, int], object] = {}
+        if tile is None:  # the default: 1024 px, or the nearest size this network takes
+            tile = tiling.round_up(DEFAULT_TILE, self.multiple)
         if tile < self.multiple or tile % self.multiple:
             raise PredictionError(
                 f"tile size {tile} must be a multiple of {self.multiple} for this model: "
@@ -163,6 +168,11 @@ class Predictor:
             raise PredictionError(f"fast mode long side {fast_long_side} is too small: use 512 or more")
         if not 0.0 <= overlap <= 0.75:
             raise PredictionError(f"tile overlap {overlap} is out of range: use 0 to 0.75 (default 0.125)")
+        if not 0.0 < threshold < 1.0:
+            raise PredictionError(
+                f"threshold {threshold} is out of range: use a probability between 0 and 1 "
+                "(default 0.5)"
+            )
         if window not in tiling.WINDOWS:
             raise PredictionError(f"unknown blend window {window!r}: use one of {', '.join(tiling.WINDOWS)}")
         if upsampler not in refine.UPSAMPLERS:
@@ -252,8 +262,18 @@ class Predictor:
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         x = np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0)
-        out = self.model(x, training=False)
+        out = self._model_for(x.shape[1], x.shape[2])(x, training=False)
         return np.asarray(out, dtype=np.float32)
+
+    def _model_for(self, height: int, width: int):
+        """The network for tiles of this size (a fixed-size PSPNet is rebuilt once per size)."""
+        if self._fixed is None or self._fixed == (height, width):
+            return self.model
+        if (height, width) not in self._sized:
+            from skysegui.ml.model import rebuild_for_input
+
+            self._sized[(height, width)] = rebuild_for_input(self.model, self.card.config, height, width)
+        return self._sized[(height, width)]
 
 
 def _float32(pixels: np.ndarray) -> np.ndarray:

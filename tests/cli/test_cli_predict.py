@@ -197,3 +197,14 @@ def test_evaluate_errors_say_what_to_do(tmp_path, capsys):
     empty.mkdir()
     assert _run("evaluate", "--pred", empty, "--gt", empty) == 2
     assert "skysegui predict" in capsys.readouterr().err
+
+
+def test_crf_without_pydensecrf_is_said_not_silently_skipped(model_dir, image_dir, tmp_path, capsys):
+    from skysegui.core.refine import crf_available
+
+    out = tmp_path / "out"
+    assert _run("predict", "--model", model_dir, "--out", out, "--mode", "fast", "--fast-size", "64",
+                "--crf", image_dir / "pano1.exr") == 0
+    assert prediction_paths(out, "pano1.exr").exists()
+    err = capsys.readouterr().err
+    assert ("pydensecrf2" in err) == (not crf_available())

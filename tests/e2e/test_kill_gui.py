@@ -173,8 +173,11 @@ def run_and_kill(mode: str, project: Project, tmp_path, target, rng: random.Rand
     if rng is not None:
         time.sleep(rng.uniform(0.0, 0.3))  # a random moment of the edit / write loop
     else:
-        seen = len(driver.lines)
+        seen, deadline = len(driver.lines), time.monotonic() + WAIT_S
         while not any(line.startswith("start") for line in driver.lines[seen:]):
+            if driver.proc.poll() is not None or time.monotonic() > deadline:
+                driver.proc.kill()
+                raise AssertionError(f"the program stopped writing: {driver.lines[-3:]}")
             time.sleep(0.0005)
     driver.kill()
     assert driver.lines[0].startswith("ready") and not any(line.startswith("refused") for line in driver.lines)

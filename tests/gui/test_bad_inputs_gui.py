@@ -304,7 +304,7 @@ def test_a_damaged_model_folder_in_the_prediction_panel_is_a_message(qtbot, tmp_
     still_works(qtbot, window, good)
 
 
-def test_damaged_weights_are_a_message_and_a_good_model_then_predicts(qtbot, tmp_path, window, good):
+def test_damaged_weights_are_a_message(qtbot, tmp_path, window, good):
     """Needs TensorFlow: corrupt weights are only found out when the model is rebuilt."""
     from skysegui.ml.model import WEIGHTS_NAME, load_model
 
@@ -316,7 +316,6 @@ def test_damaged_weights_are_a_message_and_a_good_model_then_predicts(qtbot, tmp
     with qtbot.waitSignal(window.fullyLoaded, timeout=WAIT_MS):
         assert window.open_path(good)
     panel = window.learning.prediction
-    panel.predictor_options = {"tile": 64}
     for folder in (missing, aces, corrupt):
         if folder is corrupt:  # the text holds the h5py message: check what the user needs
             predict_with(qtbot, window, folder)
@@ -330,9 +329,5 @@ def test_damaged_weights_are_a_message_and_a_good_model_then_predicts(qtbot, tmp
             predict_with(qtbot, window, folder)
             expect_error_box(qtbot, str(err.value))
         qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
-    with qtbot.waitSignal(panel.predictionReady, timeout=WAIT_MS * 4) as blocker:
-        predict_with(qtbot, window, source)  # the panel still works with a good model
-    path, prediction = blocker.args
-    assert path == good and prediction.mask.shape == (48, 96)
-    qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
-    assert not open_error_boxes()
+        assert window.actions.predict_current.isEnabled()  # ready for the next try
+    still_works(qtbot, window, good)

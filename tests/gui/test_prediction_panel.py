@@ -145,3 +145,34 @@ def _left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def test_trained_models_are_listed_and_selectable(qtbot, tmp_path):
+    import os
+
+    from skysegui.ml.model import CARD_NAME, ModelCard, preset
+
+    models = tmp_path / "models"
+
+    def write_card(name, mtime):
+        folder = models / name
+        folder.mkdir(parents=True)
+        (folder / CARD_NAME).write_text(ModelCard(config=preset("tiny"), name=name).to_json())
+        os.utime(folder / CARD_NAME, (mtime, mtime))
+        return folder
+
+    old = write_card("old", 1_000_000)
+    (models / "not-a-model").mkdir()
+    widget = PredictionPanel()
+    qtbot.addWidget(widget)
+    widget.set_model(old)
+    assert [widget.model_combo.itemText(i) for i in range(widget.model_combo.count())] == ["old"]
+    # a training run ends: its folder becomes the model and the older one stays selectable
+    new = write_card("new", 2_000_000)
+    widget.set_model(new)
+    assert [widget.model_combo.itemText(i) for i in range(widget.model_combo.count())] == ["new", "old"]
+    assert widget.model_combo.currentText() == "new" and widget.model_label.text() == "new"
+    widget.model_combo.activated.emit(1)
+    assert widget.model_label.text() == "old" and widget.model_combo.currentText() == "old"
+    widget.set_images([tmp_path / "a.exr"])
+    assert widget.predict_all_button.isEnabled()

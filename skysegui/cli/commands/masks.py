@@ -14,6 +14,7 @@ import numpy as np
 
 from skysegui.cli.progress import ProgressBar
 from skysegui.core.annotations import class_map, clean_name, load_labels, sky_mask
+from skysegui.core.annotations.names import label_stem
 from skysegui.core.atomicio import write_bytes_atomic
 from skysegui.core.errors import ExportError
 
@@ -42,6 +43,16 @@ def encode_png(mask: np.ndarray) -> bytes:
     return data.tobytes()
 
 
+def _mask_stem(image, used: set[str]) -> str:
+    """The panorama's own stem when it was found on disk, else the label's (label_stem);
+    a name already written in this run keeps its full stem so no mask overwrites another."""
+    stem = image.path.stem if image.path is not None else label_stem(image.file_name)
+    if stem.casefold() in used:
+        stem = clean_name(image.file_name, upload_prefix=False)
+    used.add(stem.casefold())
+    return stem
+
+
 def run(args) -> int:
     result = load_labels(args.labels, images_dir=args.images)
     if not args.quiet:
@@ -52,12 +63,13 @@ def run(args) -> int:
     images = list(labels.images.values())
     progress = None if args.quiet else ProgressBar("masks")
     written = 0
+    used: set[str] = set()
     for n, image in enumerate(images):
         if args.classes:
             mask = class_map(labels, image.id)
         else:
             mask = sky_mask(labels, image.id) * np.uint8(255)
-        write_bytes_atomic(out / f"{clean_name(image.file_name)}.png", encode_png(mask))
+        write_bytes_atomic(out / f"{_mask_stem(image, used)}.png", encode_png(mask))
         written += 1
         if progress:
             progress(n + 1, len(images), image.file_name)

@@ -16,7 +16,7 @@ import numpy as np
 
 from skysegui.cli.progress import ProgressBar
 from skysegui.core.annotations import labels_from_masks, name_key, save_coco
-from skysegui.core.annotations.names import index_images
+from skysegui.core.annotations.names import find_image, index_images
 from skysegui.core.errors import AnnotationError, ImageReadError, SkysegError
 
 MASK_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
@@ -47,6 +47,11 @@ def mask_key(path: Path) -> str:
     return name_key(_MASK_SUFFIX.sub("", path.stem))
 
 
+def mask_image(on_disk: dict[str, Path], path: Path) -> Path | None:
+    """The panorama (from index_images) a mask file belongs to."""
+    return find_image(on_disk, _MASK_SUFFIX.sub("", path.stem))
+
+
 def read_mask(path: Path) -> np.ndarray:
     data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
     if data is None:
@@ -68,7 +73,7 @@ def run(args) -> int:
     progress = None if args.quiet else ProgressBar("polygons")
     for n, path in enumerate(files):
         key = mask_key(path)
-        image_path = on_disk.get(key)
+        image_path = mask_image(on_disk, path)
         if args.images and image_path is None:
             warnings.append(f"{path.name}: no panorama named {key!r} in {args.images}; skipped")
             continue

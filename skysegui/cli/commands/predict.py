@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p.add_argument("--model", required=True, help="model folder (with card.json), e.g. <project>/models/<name>")
     p.add_argument("--out", help="output folder (default: <project>/predictions for one project)")
     p.add_argument("--mode", choices=MODES, default="quality", help="prediction method (default quality)")
-    p.add_argument("--tile", type=int, default=1024, help="tile size in px for quality mode (multiple of 32)")
+    p.add_argument("--tile", type=int, default=None,
+                   help="tile size in px for quality mode (default 1024; a multiple of 32, of 48 for PSPNet)")
     p.add_argument("--overlap", type=float, default=0.125, help="tile overlap fraction (default 0.125)")
     p.add_argument("--fast-size", type=int, default=1024, metavar="PX",
                    help="fast mode: long side of the reduced image (default 1024)")
@@ -102,6 +103,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipping {skipped} image(s) already predicted in {out} (use --force to redo)", file=sys.stderr)
     if not todo:
         return 0
+    if args.crf:
+        from skysegui.core.refine import crf_available
+
+        if not crf_available():
+            print("warning: --crf needs the optional pydensecrf2 package (pip install pydensecrf2); "
+                  "predicting without the CRF", file=sys.stderr)
+        elif args.mode != "fast":
+            print("warning: --crf applies to --mode fast only; ignored", file=sys.stderr)
     predictor = Predictor(
         load_model(args.model),
         tile=args.tile,

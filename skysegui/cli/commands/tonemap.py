@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,11 @@ def register(subparsers) -> None:
     p.add_argument("--exposure", type=float, default=0.0, metavar="EV",
                    help="exposure in stops, added to the automatic one with --auto-exposure")
     p.add_argument("--offset", type=float, default=0.0, help="added after exposure (default 0)")
-    p.add_argument("--gamma", type=float, default=2.2, help="gamma of the 'gamma' operator (default 2.2)")
-    p.add_argument("--operator", default="srgb", choices=OPERATORS, help="tone curve (default srgb)")
+    p.add_argument("--gamma", type=float, default=None,
+                   help="gamma of the 'gamma' operator (default 2.2); given alone, it selects "
+                   "that operator")
+    p.add_argument("--operator", default=None, choices=OPERATORS,
+                   help="tone curve (default srgb, or gamma when --gamma is given)")
     p.add_argument("--white-point", type=float, default=4.0, help="Reinhard white point (default 4)")
     p.add_argument("--auto-exposure", action="store_true",
                    help="start from the exposure that puts the log-average luminance at 0.18")
@@ -41,8 +45,14 @@ def register(subparsers) -> None:
 
 def settings_from_args(args, pixels=None) -> ToneSettings:
     """ToneSettings for the parsed options (auto exposure needs the pixels)."""
-    if args.gamma <= 0:
-        raise ToneArgumentError(f"--gamma must be above 0 (got {args.gamma}); try 2.2")
+    for name in ("exposure", "offset", "gamma", "white_point", "percentile"):
+        value = getattr(args, name)
+        if value is not None and not math.isfinite(value):
+            raise ToneArgumentError(f"--{name.replace('_', '-')} must be a number (got {value})")
+    gamma = 2.2 if args.gamma is None else args.gamma
+    operator = args.operator or ("gamma" if args.gamma is not None else "srgb")
+    if gamma <= 0:
+        raise ToneArgumentError(f"--gamma must be above 0 (got {gamma}); try 2.2")
     if args.white_point <= 0:
         raise ToneArgumentError(f"--white-point must be above 0 (got {args.white_point}); try 4")
     exposure = args.exposure
@@ -54,8 +64,8 @@ def settings_from_args(args, pixels=None) -> ToneSettings:
         else:
             exposure += auto_exposure(pixels)
     return ToneSettings(
-        exposure=exposure, offset=args.offset, gamma=args.gamma,
-        operator=args.operator, white_point=args.white_point,
+        exposure=exposure, offset=args.offset, gamma=gamma,
+        operator=operator, white_point=args.white_point,
     )
 
 

@@ -29,13 +29,16 @@ def register(subparsers) -> None:
 def build_config(args: argparse.Namespace):
     import dataclasses
 
-    from skysegui.ml.model import PRESETS
+    from skysegui.ml.model import DEFAULT_PATCH, PRESETS
     from skysegui.ml.train import TrainConfig
 
     config = TrainConfig.from_toml(args.config) if args.config else TrainConfig()
     if args.preset:
         keep = {"input_transform": config.model.input_transform} if args.config else {}
-        config.model = dataclasses.replace(PRESETS[args.preset], **keep)
+        base = PRESETS[args.preset]
+        if keep and base.patch_size == DEFAULT_PATCH["hdr_log"]:
+            keep["patch_size"] = DEFAULT_PATCH[config.model.input_transform]  # LDR: 512 px crops
+        config.model = dataclasses.replace(base, **keep)
     for attr, value in (("name", args.name), ("epochs", args.epochs), ("steps_per_epoch", args.steps),
                         ("batch_size", args.batch_size), ("strategy", args.strategy)):
         if value is not None:

@@ -26,7 +26,7 @@ from skysegui.core.annotations.model import (
     ImageRecord,
     Polygon,
 )
-from skysegui.core.annotations.names import index_images, name_key
+from skysegui.core.annotations.names import find_image, index_images, label_stem, name_key
 from skysegui.core.annotations.rle import RleFormatError, rle_to_mask
 from skysegui.core.annotations.validate import (
     MAX_PIXELS,
@@ -126,7 +126,9 @@ def _read_images(labels: AnnotationSet, entries: list, problems: Problems,
             problems.warn(f"image {iid!r}", '"file_name" is missing or not text; skipped')
             continue
         where = f"image {iid!r} ({file_name})"
-        key = name_key(file_name)
+        path = find_image(on_disk, file_name)
+        # one file: the same panorama on disk, or (not found) the same cleaned name
+        key = f"path:{path}" if path is not None else f"name:{label_stem(file_name).casefold()}"
         if iid in labels.images or iid in aliases:
             problems.warn(where, "has the id of an earlier image; skipped")
             continue
@@ -143,9 +145,8 @@ def _read_images(labels: AnnotationSet, entries: list, problems: Problems,
                 scales[iid] = scales[first]
             continue
         width, height = as_size(entry.get("width")), as_size(entry.get("height"))
-        path = on_disk.get(key)
         if images_dir is not None and path is None:
-            problems.warn(where, f"no image named {key!r} in {images_dir}")
+            problems.warn(where, f"no image named {name_key(file_name)!r} in {images_dir}")
         scale = (1.0, 1.0)
         if path is not None:
             real = _disk_size(path, problems, where)

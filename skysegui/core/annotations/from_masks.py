@@ -14,8 +14,12 @@ from skysegui.core.annotations.vectorize import mask_to_polygons
 
 def binary_sky(mask: np.ndarray) -> np.ndarray:
     """Sky = 1 from a mask file's values: 0/1 (255 = ignore, counted as not sky),
-    0/255, any 8/16-bit grey (>= half), or float 0..1 (>= 0.5). RGB(A) uses channel 0."""
+    0/255, any 8/16-bit grey (>= half), or float 0..1 (>= 0.5). RGB uses channel 0; with
+    an alpha channel (grey+alpha or RGBA, e.g. a sky layer exported from Photoshop on a
+    transparent background) a pixel is sky only where it is also at least half opaque."""
     mask = np.asarray(mask)
+    if mask.ndim == 3 and mask.shape[2] in (2, 4):
+        return binary_sky(mask[..., 0]) & _opaque(mask[..., -1])
     if mask.ndim == 3:
         mask = mask[..., 0]
     if mask.dtype.kind == "f":
@@ -27,6 +31,14 @@ def binary_sky(mask: np.ndarray) -> np.ndarray:
         return (mask == 1).astype(np.uint8)
     top = 65535 if mask.dtype == np.uint16 else 255
     return (mask.astype(np.int64) * 2 >= top).astype(np.uint8)
+
+
+def _opaque(alpha: np.ndarray) -> np.ndarray:
+    """1 where an alpha channel is at least half opaque."""
+    if alpha.dtype.kind == "f":
+        return (np.nan_to_num(alpha) >= 0.5).astype(np.uint8)
+    top = 65535 if alpha.dtype == np.uint16 else 255
+    return (alpha.astype(np.int64) * 2 >= top).astype(np.uint8)
 
 
 def labels_from_masks(

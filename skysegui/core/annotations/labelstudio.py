@@ -10,6 +10,8 @@ Categories are numbered by sorted name from 1; roles are decided by name anyway.
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from typing import Any
 
 from skysegui.core.annotations.names import IMAGE_EXTENSIONS
@@ -28,7 +30,7 @@ def looks_like_label_studio(data: Any) -> bool:
 def _image_url(task_data: Any, to_name: str | None) -> str | None:
     if not isinstance(task_data, dict):
         return None
-    if to_name and isinstance(task_data.get(to_name), str):
+    if isinstance(to_name, str) and isinstance(task_data.get(to_name), str):
         return task_data[to_name]
     if isinstance(task_data.get("image"), str):
         return task_data["image"]
@@ -56,13 +58,18 @@ def _points(result: dict) -> list[float] | None:
         flat = as_number_list([c for p in value["points"] if isinstance(p, list) for c in p])
         if flat is None or len(flat) % 2:
             return None
-        xy = flat.reshape(-1, 2) / 100.0 * (w, h)
+        with np.errstate(over="ignore"):  # absurd values become inf: validation skips them
+            xy = flat.reshape(-1, 2) / 100.0 * (w, h)
         return [float(v) for v in xy.reshape(-1)]
     box = as_number_list([value.get(k) for k in ("x", "y", "width", "height")])
     if box is None:
         return None
-    x, y, bw, bh = box / 100.0 * (w, h, w, h)
-    angle = math.radians(float(value.get("rotation", 0) or 0))
+    with np.errstate(over="ignore"):
+        x, y, bw, bh = box / 100.0 * (w, h, w, h)
+    rotation = as_number_list([value.get("rotation") or 0])
+    if rotation is None:
+        return None
+    angle = math.radians(float(rotation[0]))
     c, s = math.cos(angle), math.sin(angle)
     corners = [(0, 0), (bw, 0), (bw, bh), (0, bh)]  # rotated about the top-left corner
     return [v for dx, dy in corners for v in (x + dx * c - dy * s, y + dx * s + dy * c)]

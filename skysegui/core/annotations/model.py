@@ -21,7 +21,7 @@ from skysegui.core.annotations.categories import (
     build_synonyms,
     role_of_name,
 )
-from skysegui.core.annotations.names import name_key
+from skysegui.core.annotations.names import file_key, name_key
 
 Id = int | str
 
@@ -133,13 +133,15 @@ class AnnotationSet:
         return [a for a in self.annotations.values() if a.image_id == image_id]
 
     def image_by_name(self, name: str) -> ImageRecord | None:
-        """The image whose cleaned base name (stem, case-insensitive) matches `name`."""
-        key = name_key(name)
-        for image in self.images.values():
-            if name_key(image.file_name) == key:
-                return image
-            if image.path is not None and name_key(image.path.name) == key:
-                return image
+        """The image whose base name (stem, case-insensitive) matches `name`: whole stems
+        first ("20230516-sky" is not "20230515-sky"), then without upload prefixes."""
+        for key_of in (file_key, name_key):
+            key = key_of(name)
+            for image in self.images.values():
+                if key_of(image.file_name) == key:
+                    return image
+                if image.path is not None and key_of(image.path.name) == key:
+                    return image
         return None
 
     def role_of(self, category_id: Id) -> int:

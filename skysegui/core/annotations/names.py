@@ -3,6 +3,9 @@
 Label Studio writes upload paths ("/data/upload/1/cb0618f6-city.jpg"), local-storage
 URLs ("/data/local-files/?d=images/city.jpg"), Windows paths and LDR proxy extensions.
 What identifies an image is its cleaned stem ("city"), compared case-insensitively.
+Files on disk are indexed by their whole stem: a name that merely looks like an upload
+prefix ("20230515-sky.exr", a date) must not make two panoramas one. A label-file name is
+looked up by its whole stem first and without the upload prefix second (`lookup_keys`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ def base_name(name: str) -> str:
     return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
-def clean_name(name: str) -> str:
-    """The stem an image is known by: no folders, no upload prefix, no extension."""
+def clean_name(name: str, upload_prefix: bool = True) -> str:
+    """The stem an image is known by: no folders, no upload prefix, no extension.
+
+    upload_prefix=False keeps a leading "cb0618f6-" (for names of files on disk)."""
     base = base_name(name)
-    base = _UPLOAD_PREFIX.sub("", base, count=1)
+    if upload_prefix:
+        base = _UPLOAD_PREFIX.sub("", base, count=1)
     suffix = Path(base).suffix
     if suffix.lower() in EXTENSION_PREFERENCE or suffix.lower() in (".json", ".webp", ".bmp"):
         base = base[: -len(suffix)]
@@ -38,12 +44,45 @@ def clean_name(name: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """The case-insensitive key used to match a label entry to a file on disk."""
+    """The case-insensitive key of a label entry's name, without the upload prefix."""
     return clean_name(name).casefold()
 
 
+def label_stem(name: str) -> str:
+    """The stem of a label-file name, without the upload prefix only when the name is a
+    path or URL (Label Studio's "/data/upload/1/cb0618f6-city.jpg"): a bare
+    "20230515-sky.exr" is a file name of its own, not an upload."""
+    text = unquote(str(name))
+    uploaded = "/" in text or "\\" in text
+    return clean_name(name, upload_prefix=uploaded)
+
+
+def file_key(name: str) -> str:
+    """The case-insensitive key of a file on disk: its whole stem (see index_images)."""
+    return clean_name(name, upload_prefix=False).casefold()
+
+
+def lookup_keys(name: str) -> tuple[str, ...]:
+    """Keys to try, in order, to find the file a label entry names in an index_images dict."""
+    whole, short = file_key(name), name_key(name)
+    return (whole,) if whole == short else (whole, short)
+
+
+def find_image(on_disk: dict[str, Path], name: str) -> Path | None:
+    """The file of `on_disk` (from index_images) that a label-file name refers to.
+
+    Last resort: the one file whose own upload prefix makes the difference (images
+    downloaded back from Label Studio, "cb0618f6-city.exr" for "city.jpg"), if only one."""
+    for key in lookup_keys(name):
+        if key in on_disk:
+            return on_disk[key]
+    short = name_key(name)
+    matches = [path for path in on_disk.values() if name_key(path.name) == short]
+    return matches[0] if len(matches) == 1 else None
+
+
 def index_images(folder: str | Path | None) -> dict[str, Path]:
-    """Image files of a folder (not recursive) by name key, preferring HDR formats.
+    """Image files of a folder (not recursive) by file_key, preferring HDR formats.
 
     Hidden files are left out: they include the half-written temporary files
     (`.<stem>.*.tmp.exr`) a crash in the middle of an atomic write leaves behind.
@@ -58,7 +97,7 @@ def index_images(folder: str | Path | None) -> dict[str, Path]:
         ext = path.suffix.lower()
         if ext not in EXTENSION_PREFERENCE or path.name.startswith(".") or not path.is_file():
             continue
-        key = name_key(path.name)
+        key = file_key(path.name)
         old = found.get(key)
         if old is None or EXTENSION_PREFERENCE[ext] < EXTENSION_PREFERENCE[old.suffix.lower()]:
             found[key] = path

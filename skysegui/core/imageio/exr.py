@@ -14,6 +14,7 @@ import OpenEXR
 
 from skysegui.core.errors import CorruptImageError, UnsupportedFormatError
 from skysegui.core.imageio.detect import check_size
+from skysegui.core.imageio.exr_chunks import check_exr_complete
 from skysegui.core.imageio.exr_header import PIXEL_TYPE_BITS, ExrHeader, read_exr_headers
 from skysegui.core.imageio.model import ImageInfo
 
@@ -69,6 +70,7 @@ def _pick_names(path: Path, names: tuple[str, ...]) -> tuple[str, ...]:
 def read_exr_pixels(path: Path, info: ImageInfo) -> tuple[np.ndarray, tuple[str, ...]]:
     """Decode the chosen channels: an H x W x 3 array in the file's type and their names."""
     wanted = _pick_names(path, info.channels)
+    check_exr_complete(path)  # before the library, which prints its own complaints to stderr
     try:
         exr = OpenEXR.File(str(path))
         parts = exr.parts

@@ -33,6 +33,8 @@ class ExrHeader:
     multipart: bool
     tiled: bool
     deep: bool
+    compression: int = -1  # the file's compression code (0 NONE .. 9 DWAB, newer codes above)
+    chunk_count: int | None = None  # the "chunkCount" attribute (required in multi-part files)
 
 
 class _Cursor:
@@ -78,6 +80,11 @@ def read_exr_header(path: Path) -> ExrHeader:
 
 def read_exr_headers(path: Path) -> list[ExrHeader]:
     """Parse every part's header of an EXR file; CorruptImageError when one is damaged."""
+    return read_exr_layout(path)[0]
+
+
+def read_exr_layout(path: Path) -> tuple[list[ExrHeader], int]:
+    """Every part's header and the byte offset where the chunk offset tables start."""
     size = 64 * 1024
     while True:  # most headers fit in 64 KB; grow only for files with huge metadata
         with open(path, "rb") as fh:
@@ -90,7 +97,7 @@ def read_exr_headers(path: Path) -> list[ExrHeader]:
             size *= 8
 
 
-def _parse(data: bytes, path: Path) -> list[ExrHeader]:
+def _parse(data: bytes, path: Path) -> tuple[list[ExrHeader], int]:
     cur = _Cursor(data, path)
     magic, version = cur.unpack("<ii")
     if magic != 20000630:
@@ -109,13 +116,14 @@ def _parse(data: bytes, path: Path) -> list[ExrHeader]:
             headers.append(_parse_one(cur, data, path, flags))
             cur.pos += 1
             cur.need(1)
-    return headers
+    return headers, cur.pos + 1  # past the null byte that ends the (last) header
 
 
 def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
     channels: list[ExrChannel] | None = None
     window = None
     kind = ""
+    compression, chunk_count = -1, None
     while True:
         cur.need(1)
         if data[cur.pos] == 0:
@@ -134,6 +142,10 @@ def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
             window = struct.unpack_from("<iiii", value)
         elif name == "type":
             kind = value.rstrip(b"\x00").decode("latin-1")
+        elif name == "compression" and size >= 1:
+            compression = value[0]
+        elif name == "chunkCount" and size >= 4:
+            (chunk_count,) = struct.unpack_from("<i", value)
     if channels is None or window is None:
         raise CorruptImageError(
             f"{path} has a damaged header (no channel list or data window); copy the file again"
@@ -146,4 +158,6 @@ def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
         multipart=bool(flags & 0x1000),
         tiled=bool(flags & 0x200) or kind.startswith(("tiled", "deeptile")),
         deep=bool(flags & 0x800) or kind.startswith("deep"),
+        compression=compression,
+        chunk_count=chunk_count,
     )

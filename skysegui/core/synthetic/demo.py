@@ -13,7 +13,7 @@ import numpy as np
 
 from skysegui.core.errors import ProjectError
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
-from skysegui.core.synthetic.panorama import make_panorama
+from skysegui.core.synthetic.panorama import check_size, make_panorama
 
 # A fixed, varied order. With the default 6 of 12 labelled (the even indices), the labelled
 # half holds every skyline and every time of day, and so does the unlabelled half.
@@ -58,6 +58,7 @@ def write_demo_project(root, count: int = 12, width: int = 2048, height: int = 1
 
     if count < 1:
         raise ProjectError("the demo project needs at least one image: use --count 1 or more")
+    check_size(width, height)  # before the folder exists: a bad size leaves nothing behind
     root = Path(root)
     _check_target(root, force)
     project = Project.create(root)

@@ -34,14 +34,19 @@ class SyntheticPanorama:
     info: dict = field(default_factory=dict)  # sun position, object count, ...
 
 
-def make_panorama(width: int, height: int, seed: int, kind: str | None = None,
-                  skyline: str | None = None) -> SyntheticPanorama:
-    """A panorama of the given size; the same arguments always give the same bytes."""
+def check_size(width: int, height: int) -> None:
+    """SyntheticSizeError unless make_panorama can make a panorama of this size."""
     if not (MIN_SIZE[0] <= width <= MAX_SIZE[0] and MIN_SIZE[1] <= height <= MAX_SIZE[1]):
         raise SyntheticSizeError(
             f"panorama size {width}x{height} is not supported: use a width of "
             f"{MIN_SIZE[0]}..{MAX_SIZE[0]} and a height of {MIN_SIZE[1]}..{MAX_SIZE[1]} "
             "(equirectangular panoramas are usually twice as wide as high)")
+
+
+def make_panorama(width: int, height: int, seed: int, kind: str | None = None,
+                  skyline: str | None = None) -> SyntheticPanorama:
+    """A panorama of the given size; the same arguments always give the same bytes."""
+    check_size(width, height)
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     if skyline is not None and skyline not in SKYLINES:

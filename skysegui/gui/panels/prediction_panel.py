@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -61,6 +61,8 @@ class PredictionPanel(QWidget):
 
         self.model_label = QLabel("No model")
         self.model_label.setWordWrap(True)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Trained models beside the chosen one (newest first)")
         self.choose_model_button = QPushButton("Model…")
         self.choose_model_button.setToolTip("Choose a trained model folder (with card.json)")
         self.mode_combo = QComboBox()
@@ -84,6 +86,7 @@ class PredictionPanel(QWidget):
         model_row.addWidget(self.choose_model_button)
         form = QFormLayout()
         form.addRow("Model", model_row)
+        form.addRow("", self.model_combo)
         form.addRow("Method", self.mode_combo)
         buttons = QHBoxLayout()
         buttons.addWidget(self.predict_current_button)
@@ -106,6 +109,7 @@ class PredictionPanel(QWidget):
         self.runner.failed.connect(self._on_failed)
         self.runner.finished.connect(self._on_finished)
         self.choose_model_button.clicked.connect(self._choose_model)
+        self.model_combo.activated.connect(self._on_model_picked)
         self.predict_current_button.clicked.connect(self.predict_current)
         self.predict_all_button.clicked.connect(self.predict_all)
         self.cancel_button.clicked.connect(self.cancel)
@@ -120,7 +124,33 @@ class PredictionPanel(QWidget):
         self._model_folder = folder
         self.model_label.setText(folder.name if folder else "No model")
         self.model_label.setToolTip(str(folder) if folder else "")
+        self._list_models()
         self._update_buttons()
+
+    def _list_models(self) -> None:
+        """Fill the model list with the chosen model's siblings (e.g. <project>/models/*),
+        so a newly trained model is listed and any earlier one can be picked again."""
+        from skysegui.ml.model import list_models  # reads card.json files only, no TensorFlow
+
+        folder = self._model_folder
+        folders = list_models(folder.parent) if folder is not None else []
+        if folder is not None and folder not in folders:
+            folders.insert(0, folder)
+        self.model_combo.clear()
+        for f in folders:
+            self.model_combo.addItem(f.name, str(f))
+            self.model_combo.setItemData(self.model_combo.count() - 1, str(f), Qt.ItemDataRole.ToolTipRole)
+        if folder is not None:
+            self.model_combo.setCurrentIndex(folders.index(folder))
+
+    def _on_model_picked(self, index: int) -> None:
+        data = self.model_combo.itemData(index)
+        if data:
+            self.set_model(Path(data))
+
+    def refresh_models(self) -> None:
+        """List again (after a training run wrote a new model folder)."""
+        self._list_models()
 
     def set_images(self, paths: list[Path]) -> None:
         self._images = [Path(p) for p in paths]
@@ -238,4 +268,5 @@ class PredictionPanel(QWidget):
         self.predict_all_button.setEnabled(not busy and has_model and bool(self._images))
         self.cancel_button.setEnabled(busy)
         self.choose_model_button.setEnabled(not busy)
+        self.model_combo.setEnabled(not busy and self.model_combo.count() > 0)
         self.mode_combo.setEnabled(not busy)

@@ -5,6 +5,7 @@ The panel only edits a ToneSettings value and announces it; the viewer re-render
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from PySide6.QtCore import Qt, Signal
@@ -80,6 +81,7 @@ class TonePanel(QWidget):
         form.addRow("Gamma", self.gamma_box)
         form.addRow("Operator", self.operator_combo)
 
+        self._settings = self._bounded(self._settings)
         self._show(self._settings)
         self.exposure_slider.valueChanged.connect(
             lambda v: self._edit(exposure=v / SLIDER_STEPS_PER_EV)
@@ -98,11 +100,20 @@ class TonePanel(QWidget):
 
     def set_settings(self, settings: ToneSettings) -> None:
         """Show and announce new settings (e.g. after auto exposure or restoring settings)."""
+        settings = self._bounded(settings)
         if settings == self._settings:
             return
         self._settings = settings
         self._show(settings)
         self.settingsChanged.emit(settings)
+
+    def _bounded(self, settings: ToneSettings) -> ToneSettings:
+        """The exposure within the EV box's range (finite), so what the box shows is what is used
+        (auto exposure of a nearly black image asks for more than the box holds)."""
+        limit = self.exposure_box.maximum()
+        exposure = settings.exposure if math.isfinite(settings.exposure) else 0.0
+        exposure = min(max(exposure, -limit), limit)
+        return settings if exposure == settings.exposure else replace(settings, exposure=exposure)
 
     def _edit(self, **changes) -> None:
         if self._updating:
@@ -113,11 +124,18 @@ class TonePanel(QWidget):
         self._updating = True
         try:
             self.exposure_slider.setValue(round(s.exposure * SLIDER_STEPS_PER_EV))
-            self.exposure_box.setValue(s.exposure)
-            self.gamma_box.setValue(s.gamma)
+            _show_number(self.exposure_box, s.exposure)
+            _show_number(self.gamma_box, s.gamma)
             self.gamma_box.setEnabled(s.operator == "gamma")
             index = self.operator_combo.findData(s.operator)
             if index >= 0:
                 self.operator_combo.setCurrentIndex(index)
         finally:
             self._updating = False
+
+
+def _show_number(box: QDoubleSpinBox, value: float) -> None:
+    """Set the box only when its value differs: setValue rewrites the text, which would
+    break typing "2.5" (after the "2" the text became "2.00 EV" and the "." was refused)."""
+    if box.value() != value:
+        box.setValue(value)

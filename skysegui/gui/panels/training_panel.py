@@ -80,6 +80,7 @@ class TrainingPanel(QWidget):
                          ("validation", self.val_fraction), ("", self.mixed), ("name", self.name)):
             form.addRow(label, w)
         self.preset.currentTextChanged.connect(self._preset_changed)
+        self.transform.currentTextChanged.connect(self._transform_changed)
 
         self.start_button = QPushButton("Start training")
         self.cancel_button = QPushButton("Cancel")
@@ -120,9 +121,19 @@ class TrainingPanel(QWidget):
         self._update_enabled()
 
     def _preset_changed(self, name: str) -> None:
-        from skysegui.ml.model import PRESETS
+        from skysegui.ml.model import DEFAULT_PATCH, PRESETS
 
-        self.patch.setValue(PRESETS[name].patch_size)
+        patch = PRESETS[name].patch_size
+        if patch == DEFAULT_PATCH["hdr_log"]:
+            patch = DEFAULT_PATCH[self.transform.currentText()]
+        self.patch.setValue(patch)
+
+    def _transform_changed(self, transform: str) -> None:
+        """The report's crop sizes follow the input: 256 px for HDR, 512 px for LDR."""
+        from skysegui.ml.model import DEFAULT_PATCH
+
+        if self.patch.value() in DEFAULT_PATCH.values():
+            self.patch.setValue(DEFAULT_PATCH[transform])
 
     # -- data -------------------------------------------------------------------------
     def set_project(self, project) -> None:

@@ -30,6 +30,7 @@ from skysegui.ml.data.cache import DatasetCache, project_cache
 from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
 from skysegui.ml.data.split import SPLITS, split_by_image
 from skysegui.ml.model import (
+    DEFAULT_PATCH,
     PRESETS,
     WEIGHTS_NAME,
     ModelCard,
@@ -90,6 +91,9 @@ class TrainConfig:
         base = PRESETS.get(model_d.pop("preset", "default"))
         if base is None:
             raise TrainingError(f"unknown model preset in config: choose one of {', '.join(PRESETS)}")
+        if ("patch_size" not in model_d and base.patch_size == DEFAULT_PATCH["hdr_log"]
+                and model_d.get("input_transform") in DEFAULT_PATCH):
+            model_d["patch_size"] = DEFAULT_PATCH[model_d["input_transform"]]  # LDR: 512 px crops
         model = ModelConfig.from_dict({**base.to_dict(), **model_d})
         aug_d = d.pop("augment", None)
         augment = None
