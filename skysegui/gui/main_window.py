@@ -49,6 +49,16 @@ TOOL_SHORT_NAMES = {
 }
 
 
+def _repair_note(info) -> str:
+    """', repaired 12 NaN, 506 negative values' when reading had to sanitise pixels."""
+    parts = [
+        f"{n} {what}"
+        for n, what in ((info.sanitised_nan, "NaN"), (info.sanitised_inf, "Inf"), (info.sanitised_negative, "negative"))
+        if n
+    ]
+    return f", repaired {', '.join(parts)} values" if parts else ""
+
+
 def _set_checked_quietly(action, on: bool) -> None:
     action.blockSignals(True)
     action.setChecked(on)
@@ -260,6 +270,7 @@ class MainWindow(QMainWindow):
 
     def _on_opened(self) -> None:
         s = self.session
+        self.status.set_warnings(s.warnings)
         self.thumbnails.cancel()
         self._thumbnails_wanted = len(s.images) > 1
         self.image_list.set_images([(p, s.is_labelled(p)) for p in s.images])
@@ -297,7 +308,9 @@ class MainWindow(QMainWindow):
         self.editor.set_labels(self.session.labels, image_id)
         self.refresh_label_overlay()
         info = loaded.image.info
-        self.status.hint(f"{loaded.path.name}: {info.width} x {info.height}, {info.source_type}", 5000)
+        repaired = _repair_note(info)
+        self.status.hint(f"{loaded.path.name}: {info.width} x {info.height}, {info.source_type}{repaired}", 8000)
+        self.status.set_warnings(self.session.warnings + ([f"{loaded.path.name}{repaired}"] if repaired else []))
         self.imageShown.emit(loaded.path)
 
     def _on_loaded(self, loaded: LoadedImage) -> None:

@@ -16,6 +16,10 @@ class StatusBar(QStatusBar):
         self.range_label.setToolTip("Dynamic range of the image: log2(max / min) of luminance")
         self.zoom_label = QLabel("")
         self.zoom_label.setMinimumWidth(70)
+        self.warnings_label = QLabel("")
+        self.warnings_label.setObjectName("statusWarnings")
+        self.warnings_label.setStyleSheet("color: #ffb040;")
+        self.addPermanentWidget(self.warnings_label)
         for label in (self.pixel_label, self.range_label, self.zoom_label):
             label.setObjectName("statusField")
             self.addPermanentWidget(label)
@@ -34,6 +38,18 @@ class StatusBar(QStatusBar):
         self.range_label.setToolTip(
             f"Dynamic range: {stops:.1f} stops (luminance {low:.3g} .. {high:.3g})"
         )
+
+    def set_warnings(self, warnings: list[str]) -> None:
+        """What loading repaired or skipped stays visible (hints are overwritten at once);
+        the tooltip lists every warning."""
+        if not warnings:
+            self.warnings_label.setText("")
+            self.warnings_label.setToolTip("")
+            return
+        self.warnings_label.setText(f"⚠ {len(warnings)} warning{'s' if len(warnings) > 1 else ''}")
+        shown = warnings[:40]
+        more = len(warnings) - len(shown)
+        self.warnings_label.setToolTip("\n".join(shown) + (f"\n... and {more} more" if more else ""))
 
     def hint(self, text: str, msecs: int = 0) -> None:
         self.showMessage(text, msecs)

@@ -107,3 +107,74 @@ def test_label_studio_upload_names_still_find_date_named_files(tmp_path):
     paths = {i.id: i.path and i.path.name for i in result.labels.images.values()}
     assert paths == {0: "20230516-sky.exr", 1: "cafe0001-roof.exr", 2: None}, result.warnings
     assert any("image 2" in w and "no image named" in w for w in result.warnings)
+
+
+def _label_studio_base(label_studio_dir) -> list:
+    import json
+
+    tasks = json.loads((label_studio_dir / "city_tasks.json").read_text())
+    result = tasks[0]["annotations"][0]["result"]
+    box = dict(result[0], type="rectanglelabels",
+               value={"x": 10, "y": 10, "width": 20, "height": 5, "rotation": 15,
+                      "rectanglelabels": ["sky"]})
+    result.append(box)
+    return tasks
+
+
+@pytest.mark.parametrize("mutate", [
+    lambda r: r.__setitem__("to_name", {"a": 1}),             # an object where a name belongs
+    lambda r: r.__setitem__("to_name", [1, 2]),
+    lambda r: r["value"].__setitem__("rotation", "x"),         # rectangle rotation not a number
+    lambda r: r["value"].__setitem__("rotation", {"a": 1}),
+    lambda r: r["value"].__setitem__("x", 1e308),              # overflows when scaled to pixels
+])
+def test_odd_label_studio_results_only_raise_typed_errors_or_warn(label_studio_dir, mutate):
+    import warnings
+
+    from skysegui.core.annotations import labels_from_data
+    from skysegui.core.errors import AnnotationError
+
+    tasks = _label_studio_base(label_studio_dir)
+    for result in tasks[0]["annotations"][0]["result"]:
+        mutate(result)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warnings either
+        try:
+            labels_from_data(tasks, images_dir=label_studio_dir.parent / "hdri")
+        except AnnotationError:
+            pass
+
+
+def test_randomly_mutated_label_studio_tasks_only_raise_typed_errors(label_studio_dir, hdri_dir):
+    import copy
+    import random
+
+    from skysegui.core.annotations import labels_from_data
+    from skysegui.core.errors import AnnotationError
+
+    base = _label_studio_base(label_studio_dir)
+    values = [None, 0, -1, 1.5, "", "x", [], {}, [1, 2], {"a": 1}, True, float("nan"), 1e308, "50"]
+
+    def paths(node, path=()):
+        yield path
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            yield from paths(child, path + (key,))
+
+    every = [p for p in paths(base) if p]
+    rng = random.Random(7)
+    for _ in range(400):
+        tasks = copy.deepcopy(base)
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(every)
+            parent = tasks
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]
+                parent[path[-1]] = rng.choice(values)
+            except (KeyError, IndexError, TypeError):
+                pass
+        try:
+            labels_from_data(tasks, images_dir=hdri_dir)
+        except AnnotationError:
+            pass

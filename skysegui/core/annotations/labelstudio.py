@@ -10,9 +10,9 @@ Categories are numbered by sorted name from 1; roles are decided by name anyway.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from typing import Any
 
 from skysegui.core.annotations.names import IMAGE_EXTENSIONS
 from skysegui.core.annotations.validate import Problems, as_id, as_number_list, as_size

@@ -146,7 +146,7 @@ class PredictRunner(QObject):
         self._thread = self._worker = None
         if thread is not None:
             thread.quit()
-            thread.wait()
+            thread.wait(10_000)  # run() has returned; never hang the GUI on a stuck thread
             thread.deleteLater()
         if worker is not None:
             worker.deleteLater()
