@@ -178,3 +178,19 @@ def test_randomly_mutated_label_studio_tasks_only_raise_typed_errors(label_studi
             labels_from_data(tasks, images_dir=hdri_dir)
         except AnnotationError:
             pass
+
+
+def test_huge_coordinates_are_clamped_without_numpy_warnings(label_studio_dir, hdri_dir):
+    import json
+    import warnings
+
+    from skysegui.core.annotations import labels_from_data
+
+    data = json.loads((label_studio_dir / "city_coco.json").read_text())
+    data["annotations"][0]["segmentation"][0][:2] = [1e308, -1e308]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = labels_from_data(data, images_dir=hdri_dir)
+    assert any("clamped" in w for w in result.warnings)
+    ring = result.labels.annotations[0].polygons[0].outer
+    assert ring.min() >= 0 and ring[:, 0].max() <= 1024 and ring[:, 1].max() <= 512

@@ -94,7 +94,9 @@ def has_area(ring: np.ndarray) -> bool:
     if len(ring) < 3:
         return False
     x, y = ring[:, 0], ring[:, 1]
-    if np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]) + x[-1] * y[0] - x[0] * y[-1] != 0:
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd coordinates: no stderr noise
+        twice_area = np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]) + x[-1] * y[0] - x[0] * y[-1]
+    if np.isfinite(twice_area) and twice_area != 0:
         return True  # a non-zero area needs three distinct points: the common case, fast
     differs = np.any(ring != ring[0], axis=1)
     if not differs.any():
