@@ -46,7 +46,7 @@ def format_table(rows: list[Row]) -> str:
         ok = "" if r.ok is None else ("yes" if r.ok else "NO")
         lines.append((r.bench, r.what, f"{r.value:.4g} {r.unit}", r.baseline, ratio, r.target, ok))
     widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
-    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    out = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
     out.append("  ".join("-" * w for w in widths))
-    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
     return "\n".join(out)

@@ -8,13 +8,13 @@ a raw OpenEXR decode of the same file, in the same kind of process.
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import in_child
 from benchmarks._table import Row
 
 WIDTH, HEIGHT = 8192, 4096
@@ -80,13 +80,7 @@ def _child(task: str, path: str, out: str, queue) -> None:
 
 
 def _measure(task: str, path: Path, out: Path) -> tuple[float, float, float, float]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(task, str(path), str(out / task), queue))
-    proc.start()
-    result = queue.get(timeout=900)
-    proc.join()
-    return result
+    return in_child(_child, task, str(path), str(out / task))
 
 
 def run() -> list[Row]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import current_rss_mb, growth_row
 from benchmarks._table import Row, peak_rss_mb, timed
 from skysegui.core.annotations import (
     AddVertex,
@@ -44,18 +45,6 @@ BENCH = "long_session_core"
 EDITS = 500
 PANORAMAS = 50
 CACHE_SIZE = 4
-
-
-def current_rss_mb() -> float:
-    """Resident memory now (MB), from /proc; falls back to the peak elsewhere."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            pages = int(fh.read().split()[1])
-    except OSError:
-        return peak_rss_mb()
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def big_labels(images: int = 75, per_image: int = 12, vertices: int = 800) -> AnnotationSet:
@@ -145,10 +134,8 @@ def run() -> list[Row]:
     seconds, stack = timed(lambda: edit_session(labels, random.Random(0)))
     gc.collect()
     after_edits = current_rss_mb()
-    growth = (after_edits - base) / base
-    rows.append(Row(BENCH, f"{EDITS} edits + undo/redo on {vertices:,} vertices: RSS", after_edits, "MB",
-                    baseline=f"after loading {base:.0f} MB", ratio=after_edits / base,
-                    target="< 1.5x", ok=growth < 0.5))
+    rows.append(growth_row(BENCH, f"{EDITS} edits + undo/redo on {vertices:,} vertices: RSS",
+                           after_edits, base, "after loading", 1.5))
     rows.append(Row(BENCH, f"{EDITS} edits + undo/redo: time per edit", 1000 * seconds / EDITS, "ms"))
     for edit in reversed(stack):
         edit.revert(labels)
@@ -163,9 +150,8 @@ def run() -> list[Row]:
         gc.collect()
         seconds, rss = timed(lambda: switch_through(paths))
     after10, after50 = rss[9], rss[-1]
-    rows.append(Row(BENCH, f"switch through {PANORAMAS} panoramas (cache {CACHE_SIZE}): RSS", after50, "MB",
-                    baseline=f"after 10: {after10:.0f} MB", ratio=after50 / after10,
-                    target="< 1.1x", ok=after50 < 1.1 * after10))
+    rows.append(growth_row(BENCH, f"switch through {PANORAMAS} panoramas (cache {CACHE_SIZE}): RSS",
+                           after50, after10, "after 10:", 1.1))
     rows.append(Row(BENCH, "open + pyramid + view per 1024x512 panorama", 1000 * seconds / PANORAMAS, "ms"))
     rows.append(Row(BENCH, "peak resident memory of the session", peak_rss_mb(), "MB"))
     return rows

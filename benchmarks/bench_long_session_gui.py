@@ -27,21 +27,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
+from benchmarks._common import current_rss_mb, growth_row  # noqa: E402
 from benchmarks._table import Row, peak_rss_mb  # noqa: E402
 
 BENCH = "long_session_gui"
 PANORAMAS = 50
 EDITS = 500
 WAIT_MS = 60_000
-
-
-def current_rss_mb() -> float:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            pages = int(fh.read().split()[1])
-    except OSError:
-        return peak_rss_mb()
-    return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
 
 
 def wait_for(signal, action=None, timeout_ms: int = WAIT_MS) -> None:
@@ -156,18 +148,13 @@ def run() -> list[Row]:
         figures = switching(app, win, project)
         (py10, rss10, max10), (py50, rss50, max50) = figures[9], figures[-1]
         py_peak = tracemalloc.get_traced_memory()[1] / 2**20  # the highest of the whole walk
-        rows.append(Row(BENCH, f"switch {PANORAMAS} panoramas: Python allocations (tracemalloc)", py50, "MB",
-                        baseline=f"after 10: {py10:.1f} MB", ratio=py50 / py10, target="< 1.1x",
-                        ok=py50 < 1.1 * py10))
-        rows.append(Row(BENCH, f"switch {PANORAMAS} panoramas: peak Python allocations", py_peak, "MB",
-                        baseline=f"after 10: {py10:.1f} MB", ratio=py_peak / py10, target="< 1.25x",
-                        ok=py_peak < 1.25 * py10))
-        rows.append(Row(BENCH, f"switch {PANORAMAS} panoramas: RSS", rss50, "MB",
-                        baseline=f"after 10: {rss10:.0f} MB", ratio=rss50 / rss10, target="< 1.1x",
-                        ok=rss50 < 1.1 * rss10))
-        rows.append(Row(BENCH, f"switch {PANORAMAS} panoramas: peak RSS (ru_maxrss)", max50, "MB",
-                        baseline=f"after 10: {max10:.0f} MB", ratio=max50 / max10, target="< 1.1x",
-                        ok=max50 < 1.1 * max10))
+        switch = f"switch {PANORAMAS} panoramas:"
+        rows += [
+            growth_row(BENCH, f"{switch} Python allocations (tracemalloc)", py50, py10, "after 10:", 1.1, 1),
+            growth_row(BENCH, f"{switch} peak Python allocations", py_peak, py10, "after 10:", 1.25, 1),
+            growth_row(BENCH, f"{switch} RSS", rss50, rss10, "after 10:", 1.1),
+            growth_row(BENCH, f"{switch} peak RSS (ru_maxrss)", max50, max10, "after 10:", 1.1),
+        ]
         rows.append(Row(BENCH, "image cache / thumbnails held at the end",
                         len(win.loader.cache), "images",
                         baseline=f"limit {win.loader.cache.max_entries}; "
@@ -176,12 +163,9 @@ def run() -> list[Row]:
                         ok=len(win.loader.cache) <= win.loader.cache.max_entries))
 
         before, after, exact, seconds = editing(app, win)
-        rows.append(Row(BENCH, f"{EDITS} edits + undo/redo: Python allocations", after[0], "MB",
-                        baseline=f"before: {before[0]:.1f} MB", ratio=after[0] / before[0],
-                        target="< 1.1x", ok=after[0] < 1.1 * before[0]))
-        rows.append(Row(BENCH, f"{EDITS} edits + undo/redo: RSS", after[1], "MB",
-                        baseline=f"before: {before[1]:.0f} MB", ratio=after[1] / before[1],
-                        target="< 1.1x", ok=after[1] < 1.1 * before[1]))
+        rows.append(growth_row(BENCH, f"{EDITS} edits + undo/redo: Python allocations",
+                               after[0], before[0], "before:", 1.1, 1))
+        rows.append(growth_row(BENCH, f"{EDITS} edits + undo/redo: RSS", after[1], before[1], "before:", 1.1))
         rows.append(Row(BENCH, f"{EDITS} edits: time per edit (tracemalloc on)", 1000 * seconds / EDITS, "ms"))
         rows.append(Row(BENCH, "undo all / redo all gives the labels exactly", float(exact), "bool",
                         target="1", ok=exact))

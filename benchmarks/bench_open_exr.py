@@ -12,13 +12,13 @@ from run to run, CPU time much less. Memory runs in a fresh process so its peak 
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks._common import in_child
 from benchmarks._table import Row
 
 WIDTH, HEIGHT = 8192, 4096
@@ -112,21 +112,11 @@ def _make(path: str, queue) -> None:
     queue.put(str(make_8k_exr(Path(path))))
 
 
-def _in_child(target, path: Path):
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(str(path), queue))
-    proc.start()
-    result = queue.get(timeout=900)
-    proc.join()
-    return result
-
-
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
-        path = _in_child(_make, Path(tmp))  # its temporaries stay out of this process
-        (raw, raw_cpu), (ours, ours_cpu), (pyr, _pyr_cpu) = _in_child(_timings, path)
-        peak, pyramid_mb, full_mb = _in_child(_memory, path)
+        path = in_child(_make, str(tmp))  # its temporaries stay out of this process
+        (raw, raw_cpu), (ours, ours_cpu), (pyr, _pyr_cpu) = in_child(_timings, path)
+        peak, pyramid_mb, full_mb = in_child(_memory, path)
     b = "open_exr"
     ratio = ours / raw
     return [

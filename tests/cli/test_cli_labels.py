@@ -6,21 +6,10 @@ import json
 
 import cv2
 import numpy as np
-from pycocotools.coco import COCO
 
 from skysegui.cli.main import main
 from skysegui.core.annotations import load_labels, sky_mask
-
-
-def _pycocotools_sky(coco_file, image_id):
-    coco = COCO(str(coco_file))
-    names = {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())}
-    info = coco.imgs[image_id]
-    sky = np.zeros((info["height"], info["width"]), bool)
-    cut = np.zeros_like(sky)
-    for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id])):
-        (sky if names[ann["category_id"]] == "sky" else cut)[...] |= coco.annToMask(ann).astype(bool)
-    return sky & ~cut
+from tests._coco_samples import pycocotools_sky
 
 
 def test_masks_writes_pycocotools_pixels(tmp_path, label_studio_dir, hdri_dir, capsys):
@@ -31,7 +20,7 @@ def test_masks_writes_pycocotools_pixels(tmp_path, label_studio_dir, hdri_dir, c
     written = cv2.imread(str(out / "city.png"), cv2.IMREAD_UNCHANGED)
     assert written.dtype == np.uint8 and written.shape == (512, 1024)
     assert set(np.unique(written).tolist()) == {0, 255}
-    np.testing.assert_array_equal(written == 255, _pycocotools_sky(coco_file, 0))
+    np.testing.assert_array_equal(written == 255, pycocotools_sky(coco_file, 0))
     assert "wrote 1 mask" in capsys.readouterr().out
 
 

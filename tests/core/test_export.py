@@ -12,7 +12,7 @@ import pytest
 from skysegui.core.atomicio import write_text_atomic
 from skysegui.core.errors import CancelledError, ExportError
 from skysegui.core.export.batch import ExportOptions, FilesExistError, export_images, export_project
-from skysegui.core.export.hdr_alpha import compose_rgba, write_alpha_exr
+from skysegui.core.export.hdr_alpha import alpha_layers, compose_rgba, write_alpha_exr
 from skysegui.core.export.overlay import composite, outline_mask, parse_color
 from skysegui.core.predictions import prediction_paths
 from skysegui.core.progress import CancelToken
@@ -31,6 +31,14 @@ def test_overlay_at_half_opacity_is_the_mean_rounded_half_up():
     np.testing.assert_array_equal(out, expected.astype(np.uint8))
     odd = (total % 2 == 1) & (mask[..., None] == 1)
     assert odd.any()  # the rounding case really occurs in this test
+
+
+def test_a_mask_of_another_size_is_refused_by_overlay_and_exr_alike():
+    mask = np.ones((4, 6), dtype=np.uint8)
+    with pytest.raises(ExportError, match="mask size 6x4 differs from the image 5x4"):
+        composite(np.zeros((4, 5, 3), np.uint8), mask)
+    with pytest.raises(ExportError, match="mask size 6x4 differs from the image 6x3"):
+        alpha_layers(np.zeros((3, 6, 3), np.float16), mask, "sky")
 
 
 def test_overlay_opacity_ends_and_soft_coverage():

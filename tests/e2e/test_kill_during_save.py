@@ -8,9 +8,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,9 +15,9 @@ import pytest
 
 from skysegui.core.annotations import coco_dict
 from skysegui.core.project import Project
+from tests.e2e._child import LineChild
 from tests.e2e._faults import big_label_set
 
-REPO = Path(__file__).resolve().parents[2]
 ITERATIONS = 6
 VERSION_KEY = "skysegui_test_version"
 
@@ -47,39 +44,18 @@ while True:
 """
 
 
-class Child:
-    """A saving child process whose stdout lines are collected by a thread."""
+class Child(LineChild):
+    """A saving child process: prints "ready", then "start" and the version of every write."""
 
     def __init__(self, mode: str, root: Path, first_version: int) -> None:
-        code = CHILD.format(repo=str(REPO))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, mode, str(root), str(first_version)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
+        super().__init__(CHILD, [mode, str(root), str(first_version)])
 
     def wait_for_lines(self, count: int, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.lines) < count:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the child died: {self.proc.stderr.read()}")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise AssertionError("the child hung")
-            time.sleep(0.005)
+        self.wait_until(lambda: len(self.lines) >= count, timeout)
 
-    def kill(self) -> list[int]:
-        """SIGKILL; returns the versions the child reported complete."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self._reader.join(timeout=30)
-        self.proc.stderr.close()
+    @property
+    def versions(self) -> list[int]:
+        """The versions the child reported complete."""
         return [int(v) for v in self.lines if v.isdigit()]
 
     @property
@@ -115,7 +91,8 @@ def kill_during_saves(mode: str, root: Path, first: int, rng: random.Random,
         wait_for_new_temp_file(root, before)
     else:
         time.sleep(rng.uniform(0.0, 0.5))
-    done = child.kill()
+    child.kill()
+    done = child.versions
     assert done and done[0] == first, done
     return done, child.in_a_save, bool(temp_files(root) - before)
 
@@ -211,31 +188,14 @@ def train(root: Path, resume: bool, listener):
     return Trainer(config, cache, root / "model", listener=listener, resume=resume).run()
 
 
-def wait_for(child: Child, line: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while line not in child.lines:
-        if child.proc.poll() is not None:
-            raise AssertionError(f"the trainer died: {child.proc.stderr.read()[-2000:]}")
-        if time.monotonic() > deadline:
-            child.proc.kill()
-            raise AssertionError(f"the trainer hung waiting for {line!r}: {child.lines[-5:]}")
-        time.sleep(0.01)
-
-
 @pytest.mark.slow
 def test_training_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_path):
     from skysegui.ml.train.callbacks import read_state
 
-    child = Child.__new__(Child)  # a training child instead of the saving one
-    child.proc = subprocess.Popen(
-        [sys.executable, "-c", TRAIN_CHILD.format(repo=str(REPO)), str(tmp_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
-    )
-    child.lines = []
-    child._reader = threading.Thread(target=child._read, daemon=True)
-    child._reader.start()
-    wait_for(child, "batch 2 2")  # epoch 1 is checkpointed, epoch 2 is half way
+    child = LineChild(TRAIN_CHILD, [str(tmp_path)],
+                      env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""))
+    # epoch 1 is checkpointed, epoch 2 is half way
+    child.wait_until(lambda: "batch 2 2" in child.lines, 120.0, "the trainer", poll=0.01)
     child.kill()
     assert "epoch 2 4" not in child.lines  # killed mid-epoch
     state = read_state(tmp_path / "model" / "last")

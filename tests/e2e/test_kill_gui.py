@@ -14,9 +14,6 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -29,8 +26,8 @@ from skysegui.core.synthetic import write_demo_project
 from skysegui.gui.main_window import MainWindow
 from skysegui.gui.messages import open_error_boxes
 from skysegui.gui.settings import AppSettings, ini_settings
+from tests.e2e._child import LineChild
 
-REPO = Path(__file__).resolve().parents[2]
 WAIT_S = 90.0
 STEP = 0.01  # pixels the vertex moves per version
 
@@ -90,41 +87,16 @@ sys.exit(app.exec())
 """
 
 
-class Driver:
-    """The GUI child process; its stdout lines are collected by a thread."""
+class Driver(LineChild):
+    """The GUI child process: prints "ready", then "start N x" and "done N" per version."""
 
     def __init__(self, mode: str, root: Path, settings: Path, target) -> None:
         aid, vertex, x0, y0 = target
         args = [mode, str(root), str(settings), str(aid), str(vertex), repr(x0), repr(y0), repr(STEP)]
-        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", DRIVER.format(repo=str(REPO)), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
+        super().__init__(DRIVER, args, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
 
     def wait_for_done(self, count: int) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while len(self.done) < count:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"the program died: {self.lines[-3:]} {self.proc.stderr.read()[-2000:]}")
-            if time.monotonic() > deadline:
-                self.proc.kill()
-                raise AssertionError(f"the program hung: {self.lines[-3:]}")
-            time.sleep(0.005)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self._reader.join(timeout=30)
-        self.proc.stderr.close()
-        assert self.proc.returncode == -signal.SIGKILL
+        self.wait_until(lambda: len(self.done) >= count, WAIT_S, "the program")
 
     @property
     def done(self) -> list[int]:
@@ -173,12 +145,9 @@ def run_and_kill(mode: str, project: Project, tmp_path, target, rng: random.Rand
     if rng is not None:
         time.sleep(rng.uniform(0.0, 0.3))  # a random moment of the edit / write loop
     else:
-        seen, deadline = len(driver.lines), time.monotonic() + WAIT_S
-        while not any(line.startswith("start") for line in driver.lines[seen:]):
-            if driver.proc.poll() is not None or time.monotonic() > deadline:
-                driver.proc.kill()
-                raise AssertionError(f"the program stopped writing: {driver.lines[-3:]}")
-            time.sleep(0.0005)
+        seen = len(driver.lines)
+        driver.wait_until(lambda: any(line.startswith("start") for line in driver.lines[seen:]),
+                          WAIT_S, "the program (waiting for a write)", poll=0.0005)
     driver.kill()
     assert driver.lines[0].startswith("ready") and not any(line.startswith("refused") for line in driver.lines)
     return driver

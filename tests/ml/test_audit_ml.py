@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import pytest
 
@@ -88,3 +89,28 @@ def test_a_threshold_outside_0_1_is_refused(tmp_path):
         with pytest.raises(PredictionError, match="threshold"):
             Predictor(loaded, threshold=bad)
     assert Predictor(loaded, threshold=0.3).threshold == 0.3
+
+
+def test_resuming_with_another_network_or_damaged_weights_is_a_training_error(tmp_path):
+    from skysegui.core.errors import TrainingError
+    from skysegui.core.synthetic import make_panorama
+    from skysegui.ml.augment import AugmentConfig
+    from skysegui.ml.data import array_sources, build_cache
+    from skysegui.ml.model import WEIGHTS_NAME, preset
+    from skysegui.ml.train import Trainer
+
+    panos = {f"p{i}": make_panorama(128, 64, seed=i, kind="day") for i in range(3)}
+    cache = build_cache(array_sources({k: (p.pixels, p.sky) for k, p in panos.items()}),
+                        tmp_path / "cache", "hdr_log")
+
+    def config(**model):
+        return TrainConfig(model=preset("tiny", **model), epochs=2, steps_per_epoch=1, batch_size=2,
+                           early_stopping=0, augment=AugmentConfig(), val_crops_per_image=1)
+
+    out = tmp_path / "model"
+    Trainer(dataclasses.replace(config(), epochs=1), cache, out).run()
+    with pytest.raises(TrainingError, match="another network.*decoder_filters"):
+        Trainer(config(decoder_filters=(16, 16, 8, 8, 8)), cache, out, resume=True).run()
+    (out / "last" / WEIGHTS_NAME).write_bytes(b"not hdf5")
+    with pytest.raises(TrainingError, match="damaged"):
+        Trainer(config(), cache, out, resume=True).run()

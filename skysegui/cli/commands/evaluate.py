@@ -128,6 +128,10 @@ def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
     from skysegui.core.errors import PredictionError
     from skysegui.core.metrics import mean_scores, score_image
 
+    if args.tolerance < 0:
+        raise PredictionError(f"--tolerance {args.tolerance} is negative: give a distance in px (default 2)")
+    if not 0 <= args.gt_sky_value <= 255:
+        raise PredictionError(f"--gt-sky-value {args.gt_sky_value} is not an 8-bit value: use 1 or 255")
     preds = prediction_masks(Path(args.pred))
     gt = Path(args.gt)
     warnings: list[str] = []

@@ -73,17 +73,24 @@ def parse_coco(data: Any, problems: Problems, images_dir: str | Path | None = No
     return labels
 
 
+def _entry_id(entry: Any, problems: Problems, where: str) -> Id | None:
+    """The id of a category or image entry, or None (warned) when the entry is unusable."""
+    if not isinstance(entry, dict):
+        problems.warn(where, "is not an object; skipped")
+        return None
+    eid = as_id(entry.get("id"))
+    if eid is None:
+        problems.warn(where, f'"id" {entry.get("id")!r} is missing or not a number/string; skipped')
+    return eid
+
+
 # --- categories -------------------------------------------------------------------------
 def _read_categories(labels: AnnotationSet, entries: list, problems: Problems) -> None:
     for n, entry in enumerate(entries):
-        where = f"category #{n}"
-        if not isinstance(entry, dict):
-            problems.warn(where, "is not an object; skipped")
-            continue
-        cid, name = as_id(entry.get("id")), entry.get("name")
+        cid = _entry_id(entry, problems, f"category #{n}")
         if cid is None:
-            problems.warn(where, f'"id" {entry.get("id")!r} is missing or not a number/string; skipped')
             continue
+        name = entry.get("name")
         if not isinstance(name, str):
             problems.warn(f"category {cid!r}", '"name" is missing or not text; skipped')
             continue
@@ -114,14 +121,10 @@ def _read_images(labels: AnnotationSet, entries: list, problems: Problems,
     scales: dict[Id, tuple[float, float]] = {}
     aliases: dict[Id, Id] = {}
     for n, entry in enumerate(entries):
-        where = f"image #{n}"
-        if not isinstance(entry, dict):
-            problems.warn(where, "is not an object; skipped")
-            continue
-        iid, file_name = as_id(entry.get("id")), entry.get("file_name")
+        iid = _entry_id(entry, problems, f"image #{n}")
         if iid is None:
-            problems.warn(where, f'"id" {entry.get("id")!r} is missing or not a number/string; skipped')
             continue
+        file_name = entry.get("file_name")
         if not isinstance(file_name, str) or not file_name.strip():
             problems.warn(f"image {iid!r}", '"file_name" is missing or not text; skipped')
             continue

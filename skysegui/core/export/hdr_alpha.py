@@ -20,6 +20,7 @@ import numpy as np
 
 from skysegui.core.atomicio import atomic_write
 from skysegui.core.errors import ExportError
+from skysegui.core.export.overlay import check_mask_size
 
 LAYOUTS = ("matte", "sky", "ground")
 
@@ -57,11 +58,7 @@ def alpha_layers(
         raise ExportError(f"unknown EXR layout {layout!r}: use one of {', '.join(LAYOUTS)}")
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype not in (np.float16, np.float32):
         raise ValueError("rgb must be float16 or float32 H x W x 3")
-    if coverage.shape != rgb.shape[:2]:
-        raise ExportError(
-            f"mask size {coverage.shape[1]}x{coverage.shape[0]} differs from the image "
-            f"{rgb.shape[1]}x{rgb.shape[0]}: re-create the labels or prediction for this image"
-        )
+    check_mask_size(coverage, rgb)
     dtype = rgb.dtype
     alpha = alpha_from_coverage(coverage, dtype)
     if layout == "ground":

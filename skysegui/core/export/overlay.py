@@ -76,6 +76,15 @@ def check_opacity(opacity: float) -> float:
     return opacity
 
 
+def check_mask_size(coverage: np.ndarray, image: np.ndarray) -> None:
+    """A mask drawn for another image size must not be stretched or cropped silently."""
+    if coverage.shape != image.shape[:2]:
+        raise ExportError(
+            f"mask size {coverage.shape[1]}x{coverage.shape[0]} differs from the image "
+            f"{image.shape[1]}x{image.shape[0]}: re-create the labels or prediction for this image"
+        )
+
+
 def coverage_weights(coverage: np.ndarray) -> np.ndarray:
     """Coverage as float32 0..1: uint8 0/1 masks, uint8 0/255, uint16 probabilities or floats."""
     if coverage.dtype == np.bool_:
@@ -133,11 +142,7 @@ def composite(
     """
     if toned.dtype != np.uint8 or toned.ndim != 3 or toned.shape[2] != 3:
         raise ValueError("toned must be uint8 H x W x 3")
-    if coverage.shape != toned.shape[:2]:
-        raise ExportError(
-            f"mask size {coverage.shape[1]}x{coverage.shape[0]} differs from the image "
-            f"{toned.shape[1]}x{toned.shape[0]}: re-create the labels or prediction for this image"
-        )
+    check_mask_size(coverage, toned)
     rgb = np.asarray(parse_color(color), dtype=np.float32)
     opacity = check_opacity(opacity)
     if out is None:

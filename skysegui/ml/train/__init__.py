@@ -265,7 +265,7 @@ class Trainer:
             model.compile(optimizer=optimizer, loss=make_loss(c.model.loss, c.sky_weight),
                           metrics=make_metrics())
             if state:
-                load_weights_h5(model, out_dir / "last" / WEIGHTS_NAME)
+                _load_resume_weights(model, c.model, out_dir / "last")
                 restore_optimizer(model, out_dir / "last" / OPTIMIZER_NAME, self.notes)
 
         card_base = ModelCard(
@@ -310,6 +310,30 @@ class Trainer:
         )
         runner.emit("done", runner.epoch_index + 1, runner.last_batch, runner.last_logs)
         return result
+
+
+def _load_resume_weights(model, config: ModelConfig, last: Path) -> None:
+    """Load last/'s weights into the new network, or say why the two do not fit."""
+    from skysegui.ml.model import read_card
+
+    saved = read_card(last).config
+    same = ("arch", "backbone", "decoder", "decoder_filters", "input_transform")
+    if config.arch == "PSPNet":  # its layers follow the input size
+        same += ("patch_size",)
+    changed = [k for k in same if getattr(saved, k) != getattr(config, k)]
+    if changed:
+        diffs = ", ".join(f"{k} {getattr(saved, k)!r} -> {getattr(config, k)!r}" for k in changed)
+        raise TrainingError(
+            f"cannot resume {last.parent.name}: it was trained with another network ({diffs}); "
+            "resume with the config it was trained with, or train under a new name"
+        )
+    try:
+        load_weights_h5(model, last / WEIGHTS_NAME)
+    except (ValueError, OSError, KeyError, IndexError) as exc:
+        raise TrainingError(
+            f"cannot resume from {last}: its weights are damaged or do not fit the network "
+            f"({exc}); train under a new name"
+        ) from exc
 
 
 def _worker_index() -> int:
