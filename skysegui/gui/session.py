@@ -9,6 +9,8 @@ with a QMessageBox. Kinds and answers:
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -76,6 +78,7 @@ class Session(QObject):
         self._restored = False
         self._dirty = False
         self._autosaved_state: tuple[int, bool] | None = None
+        self._deferred_recovery = False  # "Decide later": the crash's autosave is still on disk
         undo_stack.cleanChanged.connect(self._update_dirty)
         undo_stack.indexChanged.connect(self._update_dirty)
         self.autosave_timer = QTimer(self)
@@ -129,14 +132,16 @@ class Session(QObject):
             self.opened.emit()
             return True
         project = Project.open(path)
-        result, restored = self._labels_with_recovery(project)
+        result, restored, deferred = self._labels_with_recovery(project)
         self._set(project, result.labels, list(project.image_paths()), path)
+        self._deferred_recovery = deferred
         self.warnings = list(result.warnings)
         self.mark_restored(restored)
         self.opened.emit()
         return True
 
     def _labels_with_recovery(self, project: Project):
+        answer = None
         if project.has_recovery():
             answer = self.ask(
                 "recover",
@@ -147,12 +152,37 @@ class Session(QObject):
                 result = project.recover()
                 self._warn(result.warnings)
                 self.message.emit("Restored the autosaved edits; save (Ctrl+S) to keep them.")
-                return result, True
+                return result, True, False
             if answer == "discard":
                 project.discard_recovery()
         result = project.load_labels()
         self._warn(result.warnings)
-        return result, False
+        return result, False, answer == "later"
+
+    def _keep_deferred_recovery(self) -> None:
+        """Before this session autosaves, saves or discards: the crash's autosave the user
+        chose to decide on later would be overwritten or dropped, so keep it under its own
+        name (labels.recovered-<time>.json, a COCO file that File > Open COCO File opens)."""
+        if not self._deferred_recovery or self.project is None:
+            return
+        source = self.project.autosave_path
+        self._deferred_recovery = False
+        if not source.exists():
+            return
+        stem = f"{self.project.labels_path.stem}.recovered-{time.strftime('%Y%m%d-%H%M%S')}"
+        kept, n = source.with_name(f"{stem}.json"), 1
+        while kept.exists():
+            n += 1
+            kept = source.with_name(f"{stem}-{n}.json")
+        try:
+            os.replace(source, kept)  # a rename: atomic, nothing rewritten
+        except OSError as exc:
+            self._deferred_recovery = True
+            raise ProjectError(
+                f"cannot keep the earlier autosaved edits ({exc.strerror or exc}): move "
+                f"{source.name} out of {source.parent} yourself, or open the project again to restore it"
+            ) from exc
+        self.message.emit(f"Kept the earlier autosaved edits as {kept.name} (File > Open COCO File opens it)")
 
     def _warn(self, warnings) -> None:
         if warnings:
@@ -165,6 +195,7 @@ class Session(QObject):
         self.undo_stack.setClean()
         self._autosaved_state = None
         self._restored = False
+        self._deferred_recovery = False
         self._update_dirty()
 
     def maybe_close(self) -> bool:
@@ -176,6 +207,7 @@ class Session(QObject):
             return self.save()
         if answer == "discard":
             if self.project is not None:
+                self._keep_deferred_recovery()
                 self.project.discard_recovery()
             self.undo_stack.setClean()
             self.mark_restored(False)
@@ -190,6 +222,7 @@ class Session(QObject):
                 "there is no label file to save to: open a project folder or a COCO file "
                 "(File > Open project) to label images"
             )
+        self._keep_deferred_recovery()
         self.project.save_labels(self.labels)
         self.project.discard_recovery()
         self.undo_stack.setClean()
@@ -206,6 +239,7 @@ class Session(QObject):
         if state == self._autosaved_state:
             return False  # the autosave already holds exactly these labels
         try:
+            self._keep_deferred_recovery()
             self.project.autosave(self.labels)
         except SkysegError as exc:
             self.message.emit(f"Autosave failed: {exc}")

@@ -447,3 +447,76 @@ def test_open_recent_leaves_out_what_was_deleted(qtbot, window, tmp_path, hdri_d
     gone.unlink()
     window.recent_menu.aboutToShow.emit()
     assert [a.text() for a in window.recent_menu.actions()] == [str(kept.resolve())]
+
+
+def test_decide_later_keeps_the_autosaved_edits_when_this_session_autosaves_or_saves(qtbot, tmp_path, project):
+    """'Decide later' must not lose the crash's autosave: this session's next autosave would
+    overwrite it and a save would delete it. It is kept aside under its own name."""
+    from skysegui.core.project import Project
+
+    crashed = load_labels(project / "labels.json").labels
+    ann = next(iter(crashed.annotations.values()))
+    ann.polygons[0].outer[3] += (7.0, 3.0)
+    moved = ann.polygons[0].outer.copy()
+    Project.open(project).autosave(crashed)
+    asked, messages = [], []
+    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "later.ini")),
+                     ask=lambda kind, _t: asked.append(kind) or ("later" if kind == "recover" else "discard"))
+    qtbot.addWidget(win)
+    win.session.message.connect(messages.append)
+    win.show()
+    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
+        assert win.open_path(project)
+    assert asked == ["recover"] and not win.session.dirty
+    assert not list(project.glob("*recovered*"))  # looking alone changes nothing
+    p = Pointer(win)
+    p.shortcut(Qt.Key.Key_P)
+    for xy in ((600, 420), (700, 420), (650, 480)):
+        p.click(*xy)
+    p.key(Qt.Key.Key_Return)
+    assert win.session.autosave()
+    (kept,) = project.glob("labels.recovered-*.json")
+    np.testing.assert_allclose(load_labels(kept).labels.annotations[ann.id].polygons[0].outer, moved)
+    autosaved = load_labels(Project.open(project).autosave_path).labels
+    assert len(autosaved.annotations) == len(crashed.annotations) + 1  # this session's edits
+    assert any(kept.name in m for m in messages)
+    win.actions.save.trigger()
+    assert list(project.glob("labels.recovered-*.json")) == [kept]
+
+
+def test_decide_later_then_save_without_autosave_keeps_them_too(qtbot, tmp_path, project):
+    from skysegui.core.project import Project
+
+    crashed = load_labels(project / "labels.json").labels
+    ann = next(iter(crashed.annotations.values()))
+    ann.polygons[0].outer[3] += (7.0, 3.0)
+    Project.open(project).autosave(crashed)
+    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "later.ini")),
+                     ask=lambda kind, _t: "later" if kind == "recover" else "discard")
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
+        assert win.open_path(project)
+    p = Pointer(win)
+    p.shortcut(Qt.Key.Key_P)
+    for xy in ((600, 420), (700, 420), (650, 480)):
+        p.click(*xy)
+    p.key(Qt.Key.Key_Return)
+    win.actions.save.trigger()
+    (kept,) = project.glob("labels.recovered-*.json")
+    np.testing.assert_allclose(load_labels(kept).labels.annotations[ann.id].polygons[0].outer,
+                               ann.polygons[0].outer)
+    assert not Project.open(project).has_recovery()
+
+
+def test_drawing_on_a_lone_image_says_how_to_label_it(qtbot, window, hdri_dir):
+    with qtbot.waitSignal(window.fullyLoaded, timeout=30000):
+        assert window.open_path(hdri_dir / "city.exr")
+    messages = []
+    window.editor.statusMessage.connect(messages.append)
+    p = Pointer(window)
+    p.shortcut(Qt.Key.Key_P)
+    messages.clear()
+    p.click(500, 100)
+    assert any("open a project folder or a COCO file" in m for m in messages), messages
+    assert "open a project folder" in window.status.currentMessage()

@@ -429,6 +429,11 @@ class LabelEditor(QObject):
             self.current_tool.leave()
             return False
         if self.labels is None or self.image_id is None:
+            if (etype == QEvent.Type.MouseButtonPress and event.button() == Qt.MouseButton.LeftButton
+                    and self._tool != "select"):
+                # a lone image has no label file: say why the drawing tool does nothing
+                self.report("nothing to draw into: open a project folder or a COCO file to label "
+                            "this image (File > Open Project), or wait until the image has loaded")
             return False
         if etype == QEvent.Type.Wheel:
             return self._wheel(event)
