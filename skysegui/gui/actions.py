@@ -87,6 +87,11 @@ def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
 MOUSE_ROWS = [
     ("Pan", "Middle drag, Space + drag, drag on empty background"),
     ("Zoom to cursor", "Mouse wheel"),
+    ("Insert a vertex", "Click on an edge of the selected polygon"),
+    ("Close a polygon, hole or object", "Enter, double-click, or click its first vertex"),
+    ("Cancel the polygon being drawn", "Esc"),
+    ("Remove the last vertex drawn", "Backspace"),
+    ("Brush / eraser size", "[ and ], or Shift + wheel"),
 ]
 
 

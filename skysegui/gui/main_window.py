@@ -280,7 +280,11 @@ class MainWindow(QMainWindow):
             self.show_image(s.images[0])
         else:
             self.view.clear()
-            self.status.hint("This project has no images yet: add panoramas to its images/ folder")
+            folder = s.project.images_dir if s.project is not None else None
+            where = f" (looked in {folder})" if folder is not None else ""
+            self.status.hint(
+                f"No panoramas found{where}: put the images in that folder or beside the JSON file", 15000
+            )
 
     def show_image(self, path: str | Path) -> None:
         """Switch the viewer to this image (autosaves edits first)."""

@@ -126,8 +126,12 @@ class AnnotationItem(QGraphicsPathItem):
         pen = QPen(color, 1.0)
         pen.setCosmetic(True)
         self.setPen(pen)
-        alpha = 110 if (self._selected or self._hovered) else 70
-        self.setBrush(QBrush(colors.fill_color(self.role, alpha)))
+        # At rest only the outline: the Layers dock's label overlay is the fill, in the
+        # artist's colour and opacity (a second tint here turned pink into lavender).
+        if self._selected or self._hovered:
+            self.setBrush(QBrush(colors.fill_color(self.role, 60)))
+        else:
+            self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
 
 
 class HoverMarker:

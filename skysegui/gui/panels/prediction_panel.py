@@ -63,6 +63,7 @@ class PredictionPanel(QWidget):
         self.model_label.setWordWrap(True)
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Trained models beside the chosen one (newest first)")
+        self.model_combo.setVisible(False)  # shown once there is a model to list
         self.choose_model_button = QPushButton("Model…")
         self.choose_model_button.setToolTip("Choose a trained model folder (with card.json)")
         self.mode_combo = QComboBox()
@@ -142,6 +143,7 @@ class PredictionPanel(QWidget):
             self.model_combo.setItemData(self.model_combo.count() - 1, str(f), Qt.ItemDataRole.ToolTipRole)
         if folder is not None:
             self.model_combo.setCurrentIndex(folders.index(folder))
+        self.model_combo.setVisible(bool(folders))  # no empty, disabled box before the first model
 
     def _on_model_picked(self, index: int) -> None:
         data = self.model_combo.itemData(index)
