@@ -20,8 +20,7 @@ from PySide6.QtTest import QTest
 from skysegui.core.annotations import polygons_to_mask
 from skysegui.core.project import Project
 from skysegui.core.synthetic import write_demo_project
-from skysegui.gui.main_window import MainWindow
-from skysegui.gui.settings import AppSettings, ini_settings
+from tests.gui._window import make_window, open_and_wait
 
 pytestmark = pytest.mark.slow
 
@@ -63,12 +62,8 @@ def project(tmp_path):
 
 
 def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
-    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "s.ini")), ask=lambda k, t: "discard")
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
-        assert win.open_path(project.root)
+    win = make_window(qtbot, tmp_path / "s.ini", size=(1200, 800))
+    open_and_wait(qtbot, win, project.root)
     learning = win.learning
 
     # --- train in the worker thread; the window keeps processing events meanwhile

@@ -18,14 +18,7 @@ from skysegui.gui.main_window import MainWindow
 from skysegui.gui.messages import open_error_boxes
 from skysegui.gui.panels.image_list import ImageList
 from skysegui.gui.settings import AppSettings, ini_settings
-
-
-def make_window(qtbot, settings_file) -> MainWindow:
-    win = MainWindow(settings=AppSettings(ini_settings(settings_file)), ask=lambda k, t: "discard")
-    qtbot.addWidget(win)
-    win.resize(1100, 700)
-    win.show()
-    return win
+from tests.gui._window import make_window, open_and_wait
 
 
 @pytest.fixture
@@ -43,11 +36,6 @@ def small_exr(tmp_path):
     path = tmp_path / "small.exr"
     write_exr(path, pixels, half=False)
     return path, pixels
-
-
-def open_and_wait(qtbot, win, path):
-    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
-        assert win.open_path(path)
 
 
 def test_menus_hold_every_action_with_its_shortcut(window):

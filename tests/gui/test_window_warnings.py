@@ -5,22 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
-from skysegui.gui.main_window import MainWindow
-from skysegui.gui.settings import AppSettings, ini_settings
-
-
-def _window(qtbot, tmp_path) -> MainWindow:
-    win = MainWindow(settings=AppSettings(ini_settings(tmp_path / "s.ini")), ask=lambda k, t: "discard")
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    return win
+from tests.gui._window import make_window, open_and_wait
 
 
 def test_sanitised_radiance_is_reported(qtbot, tmp_path, hdri_dir):
-    win = _window(qtbot, tmp_path)
-    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
-        assert win.open_path(hdri_dir / "city.exr")
+    win = make_window(qtbot, tmp_path / "s.ini")
+    open_and_wait(qtbot, win, hdri_dir / "city.exr")
     info = win.current.image.info
     assert info.sanitised_negative > 0  # the real capture holds small negative values
     assert win.status.warnings_label.text() == "⚠ 1 warning"
@@ -40,9 +30,8 @@ def test_label_warnings_stay_after_the_image_loads(qtbot, tmp_path, hdri_dir):
         }],
     }
     (root / "labels.json").write_text(json.dumps(coco))
-    win = _window(qtbot, tmp_path)
-    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
-        assert win.open_path(root)
+    win = make_window(qtbot, tmp_path / "s.ini")
+    open_and_wait(qtbot, win, root)
     assert win.session.warnings, "the loader should have clamped the polygon with a warning"
     assert "warning" in win.status.warnings_label.text()
     assert win.session.warnings[0] in win.status.warnings_label.toolTip()
