@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs")
     p.add_argument("--steps", type=int, help="batches per epoch")
     p.add_argument("--batch-size", type=int, help="global batch size")
+    p.add_argument("--patch", type=int, metavar="PX",
+                   help="crop size in pixels (a multiple of 32; 48 for PSPNet); default 256 HDR, 512 LDR")
+    p.add_argument("--learning-rate", type=float, metavar="LR", help="initial learning rate")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), help="tf.distribute strategy")
     p.set_defaults(func=run)
 
@@ -40,9 +43,13 @@ def build_config(args: argparse.Namespace):
             keep["patch_size"] = DEFAULT_PATCH[config.model.input_transform]  # LDR: 512 px crops
         config.model = dataclasses.replace(base, **keep)
     for attr, value in (("name", args.name), ("epochs", args.epochs), ("steps_per_epoch", args.steps),
-                        ("batch_size", args.batch_size), ("strategy", args.strategy)):
+                        ("batch_size", args.batch_size), ("strategy", args.strategy),
+                        ("learning_rate", args.learning_rate)):
         if value is not None:
             setattr(config, attr, value)
+    if args.patch is not None:
+        config.model = dataclasses.replace(config.model, patch_size=args.patch)
+        config.model.validate()  # a patch size the network cannot take is a ModelError now
     return config
 
 
