@@ -26,7 +26,7 @@ def test_cli_preset_keeps_the_configs_ldr_crop_size(tmp_path):
     cfg = tmp_path / "ldr.toml"
     cfg.write_text('[train]\nepochs = 2\n[train.model]\ninput_transform = "ldr"\n')
     args = argparse.Namespace(config=str(cfg), preset="cpu", name=None, epochs=None, steps=None,
-                              batch_size=None, strategy=None)
+                              batch_size=None, strategy=None, patch=None, learning_rate=None)
     config = build_config(args)
     assert config.model.input_transform == "ldr" and config.model.patch_size == 512
     assert config.model.backbone == "mobilenetv2"
