@@ -105,7 +105,8 @@ def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
     image_id = win.session.image_id(target)
     before = _snapshot(labels, image_id)
     depth = win.undo_stack.count()
-    QTest.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(learning.accepted, timeout=30000):  # traced off the GUI thread
+        QTest.keyClick(win, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert win.undo_stack.count() == depth + 1
     assert win.session.is_labelled(target)
     assert _iou(_label_raster(labels, image_id), prediction.mask) >= 0.98
