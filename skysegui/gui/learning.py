@@ -35,16 +35,6 @@ def trace_prediction(mask: np.ndarray) -> list:
     )
 
 
-def accept_prediction_edit(labels, image_id, polygons: list) -> core.ReplaceAnnotations:
-    """One edit that replaces the image's labels by sky annotations, one per traced region."""
-    sky_id = labels.ensure_category(core.SKY)
-    first = labels.new_annotation_id()
-    added = [core.Annotation(first + i, image_id, sky_id, [p]) for i, p in enumerate(polygons)]
-    edit = core.ReplaceAnnotations([a.id for a in labels.annotations_for(image_id)], added)
-    edit.text = "Accept prediction"
-    return edit
-
-
 class _TraceSignals(QObject):
     done = Signal(object, object, object)  # Path, Prediction, polygons
 
@@ -217,13 +207,13 @@ class LearningPanels(QObject):
         w = self.window
         if path != w.current_path or prediction is not self.current_prediction:
             return  # the user moved on; nothing is changed behind their back
-        from skysegui.gui.editing.commands import EditCommand
+        from skysegui.gui.editing.commands import EditCommand, replace_with_regions
 
         image_id = w.session.image_id(path)
-        edit = accept_prediction_edit(w.session.labels, image_id, polygons)
+        edit, count = replace_with_regions(w.session.labels, image_id, polygons)
         w.undo_stack.push(EditCommand(w.editor, w.session.labels, image_id, edit, "Accept prediction"))
-        w.status.hint(f"Accepted the prediction as {len(edit.add)} sky polygons (Ctrl+Z undoes)", 8000)
-        self.accepted.emit(len(edit.add))
+        w.status.hint(f"Accepted the prediction as {count} sky polygons (Ctrl+Z undoes)", 8000)
+        self.accepted.emit(count)
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:
         """Stop training and prediction before the window closes (both keep what they made)."""

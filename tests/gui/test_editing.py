@@ -384,3 +384,32 @@ def test_editor_on_the_real_image_view(qtbot):
                                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
                                            Qt.ScrollPhase.NoScrollPhase, False))
     assert view.zoom > zoom
+
+
+def test_accepting_regions_on_labels_without_sky_adds_the_category_in_the_same_undo_step(qtbot):
+    """Accept prediction on an image whose label file has no 'sky' category yet: one undo
+    must remove the traced polygons AND the category it had to add."""
+    from skysegui.core.annotations import SKY, mask_to_polygons
+    from skysegui.gui.editing.commands import EditCommand, replace_with_regions
+
+    labels = AnnotationSet(images={1: ImageRecord(1, "pano.exr", W, H)},
+                           categories={7: Category(7, "building")},
+                           annotations={3: Annotation(3, 1, 7, [Polygon(np.array(
+                               [[10.0, 150.0], [60.0, 150.0], [60.0, 190.0]]))])})
+    before_categories = dict(labels.categories)
+    before = snapshot(labels)
+    h = Harness(qtbot, labels, 1, W, H)
+    mask = np.zeros((H, W), np.uint8)
+    mask[:90] = 1
+    mask[20:40, 100:140] = 0  # a hole
+    edit, count = replace_with_regions(labels, 1, mask_to_polygons(mask))
+    h.stack.push(EditCommand(h.editor, labels, 1, edit, "Accept prediction"))
+    sky = labels.category_for_role(SKY)
+    assert count == 1 and sky is not None and sky not in before_categories
+    assert [a.category_id for a in labels.annotations_for(1)] == [sky]
+    assert len(labels.annotations_for(1)[0].polygons[0].holes) == 1
+    h.stack.undo()
+    assert labels.categories == before_categories
+    assert same_model(labels, before)
+    h.stack.redo()
+    assert labels.category_for_role(SKY) == sky and len(labels.annotations_for(1)) == 1

@@ -95,6 +95,18 @@ def paint(labels, image_id, stroke_mask, erase=False):
     return core.paint_edit(labels, image_id, stroke_mask, erase=erase)
 
 
+def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept prediction"):
+    """Replace all of the image's labels by one `role` annotation per polygon (holes kept).
+
+    Returns (edit, number of annotations added). A missing category is added inside the
+    same edit, so one undo leaves the labels exactly as they were."""
+    cid, add_category = _category(labels, role)
+    first = labels.new_annotation_id()
+    added = [core.Annotation(first + i, image_id, cid, [p]) for i, p in enumerate(polygons)]
+    edit = core.ReplaceAnnotations([a.id for a in labels.annotations_for(image_id)], added, text=text)
+    return _with_category(add_category, edit), len(added)
+
+
 def _xy(xy) -> tuple[float, float]:
     return (float(xy[0]), float(xy[1]))
 
