@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -41,3 +42,31 @@ def gt_dir(shared_data) -> Path:
 @pytest.fixture(scope="session")
 def label_studio_dir(shared_data) -> Path:
     return _need(shared_data / "label-studio")
+
+
+@pytest.fixture(scope="session")
+def qapp(qapp):
+    """pytest-qt's application with the program's own garbage-collection rule: cycles are
+    collected on the GUI thread only (skysegui/gui/gui_thread_gc.py). Without it a
+    TensorFlow thread could free an earlier test's widgets and deadlock with Qt."""
+    from skysegui.gui.gui_thread_gc import install_gui_thread_gc
+
+    install_gui_thread_gc(qapp)
+    return qapp
+
+
+@pytest.fixture(autouse=True)
+def _collect_cycles_between_tests():
+    """Once the Qt collector has turned automatic collection off in this process, tests that
+    never run the event loop (training in the main thread) would only pile up cycles: apply
+    the collector's rule at the end of every test as its timer would."""
+    yield
+    if not gc.isenabled():
+        from PySide6.QtCore import QCoreApplication
+
+        from skysegui.gui.gui_thread_gc import GuiThreadGarbageCollector
+
+        app = QCoreApplication.instance()
+        collector = app.findChild(GuiThreadGarbageCollector) if app is not None else None
+        if collector is not None:
+            collector.check()

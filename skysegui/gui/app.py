@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from skysegui.core.atomicio import atomic_write
 from skysegui.core.errors import SaveError, SkysegError
+from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 from skysegui.gui.settings import APPLICATION, ORGANISATION, AppSettings, ini_settings
 
 SCREENSHOT_TIMEOUT_MS = 180_000
@@ -77,6 +78,7 @@ def make_application(screenshot: bool = False) -> QApplication:
     app.setPalette(dark_palette())
     if STYLE_SHEET.is_file():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    install_gui_thread_gc(app)  # Qt objects must never be collected in a TensorFlow thread
     return app
 
 

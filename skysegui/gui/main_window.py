@@ -28,6 +28,7 @@ from skysegui.core.errors import ProjectError, SkysegError
 from skysegui.core.tonemap import auto_exposure
 from skysegui.gui.actions import build_actions, shortcuts_dialog
 from skysegui.gui.editing.editor import LabelEditor
+from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 from skysegui.gui.learning import LearningPanels
 from skysegui.gui.messages import show_error
 from skysegui.gui.panels.image_list import ImageList
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, ask: Ask | None = None, parent=None):
         super().__init__(parent)
+        install_gui_thread_gc()  # before any TensorFlow thread can start: see gui_thread_gc.py
         self.setWindowTitle("SkySeg GUI")
         self.setAcceptDrops(True)
         self.resize(1600, 960)

@@ -17,6 +17,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from skysegui.core.atomicio import atomic_write, write_text_atomic
 from skysegui.core.errors import ModelError
 
 log = logging.getLogger(__name__)
+
+# Training and prediction may build networks in two threads at once (the window lets both
+# run); building one at a time keeps each under its own precision policy.
+_BUILD_LOCK = threading.RLock()
 
 ARCHITECTURES = ("Unet", "FPN", "Linknet", "PSPNet")
 DECODERS = ("upsampling", "transpose")
@@ -74,7 +79,9 @@ class ModelConfig:
             raise ModelError(
                 f"patch size {self.patch_size} does not fit {self.arch}: use a multiple of {multiple}"
             )
-        from segmentation_models import Backbones
+        from skysegui.ml.tf_import import import_segmentation_models
+
+        Backbones = import_segmentation_models().Backbones
 
         if self.backbone not in Backbones.models_names() or self.backbone not in Backbones._default_feature_layers:
             raise ModelError(
@@ -184,7 +191,9 @@ def build_model(config: ModelConfig, notes: list[str] | None = None,
     PSPNet has a fixed input size: `input_size` (height, width), default the patch size.
     """
     config.validate()
-    import segmentation_models as sm
+    from skysegui.ml.tf_import import import_segmentation_models
+
+    sm = import_segmentation_models()
     import tf_keras as keras
 
     weights, note = resolve_encoder_weights(config)
@@ -193,6 +202,11 @@ def build_model(config: ModelConfig, notes: list[str] | None = None,
     if notes is not None:
         notes.append(note)
 
+    with _BUILD_LOCK:  # the precision policy and Keras' layer-name counters are global
+        return _build_network(config, weights, input_size, sm, keras)
+
+
+def _build_network(config: ModelConfig, weights, input_size, sm, keras):
     previous = keras.mixed_precision.global_policy()
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")

@@ -129,3 +129,45 @@ def _tiny_model_fields() -> dict:
 
     tiny = PRESETS["tiny"]
     return {f.name: getattr(tiny, f.name) for f in dataclasses.fields(tiny) if f.name != "input_transform"}
+
+
+def test_training_and_prediction_run_at_once(qtbot, tmp_path, project):
+    """Two TensorFlow threads at once in the window: a second training run starts, and the
+    user predicts with the first model while it builds and trains. Both finish, the window
+    keeps processing events, and the prediction is the same as one made alone."""
+    from PySide6.QtCore import QTimer
+
+    win = make_window(qtbot, tmp_path / "s.ini", size=(1200, 800))
+    open_and_wait(qtbot, win, project.root)
+    learning, panel = win.learning, win.learning.training
+    base = panel.config()
+    config = dataclasses.replace(
+        base, model=dataclasses.replace(base.model, **_tiny_model_fields()),
+        epochs=1, steps_per_epoch=4, batch_size=8,
+    )
+    with qtbot.waitSignal(panel.model_ready, timeout=240_000):
+        panel.start(config)
+    target = next(p for p in win.session.images if not win.session.is_labelled(p))
+    with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
+        win.show_image(target)
+    with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as alone:
+        QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    first_model = learning.prediction.model_label.text()
+
+    ticks = []
+    timer = QTimer(win)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(50)
+    second = dataclasses.replace(config, epochs=2, steps_per_epoch=12)
+    with qtbot.waitSignal(panel.model_ready, timeout=240_000) as trained:
+        panel.start(second)
+        assert panel.running
+        with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as together:
+            QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+        assert panel.running, "the prediction should have finished while training was still on"
+    timer.stop()
+    assert trained.args[0].name != first_model
+    assert len(ticks) > 10, "the window stopped processing events while both threads ran"
+    assert together.args[0] == target
+    # the same model on the same image: the same mask, whatever else was running
+    assert np.array_equal(together.args[1].mask, alone.args[1].mask)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from skysegui.core.errors import CancelledError, SkysegError
 from skysegui.core.progress import CancelToken
+from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 
 
 @dataclass
@@ -123,6 +124,7 @@ class PredictRunner(QObject):
     def start(self, job: PredictJob) -> None:
         if self.busy:
             raise RuntimeError("a prediction is already running")  # the panel disables its buttons
+        install_gui_thread_gc()  # no Qt object may be garbage-collected in the prediction thread
         thread = QThread(self)
         worker = PredictWorker(job)
         worker.moveToThread(thread)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from skysegui.core.errors import CancelledError, SkysegError
 from skysegui.core.progress import CancelToken
+from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 
 
 class TrainWorker(QObject):
@@ -59,6 +60,7 @@ class TrainWorker(QObject):
 
 def start_worker(worker: TrainWorker) -> QThread:
     """Move `worker` to a new QThread and start it; the thread ends when the worker stops."""
+    install_gui_thread_gc()  # no Qt object may be garbage-collected in the training thread
     thread = QThread()
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
