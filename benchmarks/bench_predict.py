@@ -63,66 +63,25 @@ def measure(fn, repeat: int = 1):
     return best, cpu, result, peak, before
 
 
-def _small_unet():
-    """A 5-level, ~80k-parameter U-Net that trains in about a minute on a CPU."""
-    import tf_keras as keras
-    from tf_keras import layers
-
-    def block(x, filters):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        return layers.Activation("relu")(x)
-
-    inp = keras.Input((None, None, 3))
-    skips, x = [], inp
-    for filters in (8, 16, 16, 32, 32):
-        x = block(x, filters)
-        skips.append(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = block(x, 48)
-    for filters, skip in zip((32, 32, 16, 16, 8), reversed(skips), strict=True):
-        x = block(layers.Concatenate()([layers.UpSampling2D(2)(x), skip]), filters)
-    return keras.Model(inp, layers.Conv2D(1, 1, activation="sigmoid")(x))
-
-
 def _training_set(width: int, crops: int, size: int, rng):
     """Crops of synthetic day panoramas (not the benchmark's), at scales 1 to 1/8 of `width`."""
-    import cv2
-
     from skysegui.core.synthetic import make_panorama
-    from skysegui.core.tonemap import hdr_log_transform
+    from skysegui.ml.toy import pyramid_crops
 
-    images, masks = [], []
     sources = [make_panorama(width, width // 2, seed=1, kind="day", skyline="mountains")]
     sources += [make_panorama(2048, 1024, seed=s, kind="day", skyline="mountains") for s in (2, 3, 4)]
-    for pano in sources:
-        h, w = pano.sky.shape
-        f = 1
-        while w // f >= 512:
-            pixels = cv2.resize(pano.pixels, (w // f, h // f), interpolation=cv2.INTER_AREA)
-            sky = cv2.resize(pano.sky.astype(np.float32), (w // f, h // f), interpolation=cv2.INTER_AREA)
-            pad = ((size // 4, size // 4), (0, 0))
-            images.append(np.pad(hdr_log_transform(pixels), pad + ((0, 0),), mode="reflect"))
-            masks.append(np.pad(np.round(sky), pad, mode="reflect"))
-            f *= 2
-    xs, ys = [], []
-    for _ in range(crops):
-        k = rng.integers(len(images))
-        h, w = masks[k].shape
-        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
-        xs.append(images[k][y : y + size, x : x + size])
-        ys.append(masks[k][y : y + size, x : x + size, None])
-    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
+    return pyramid_crops(sources, crops, size, rng, scales=(1, 2, 4, 8, 16, 32), min_width=512)
 
 
 def _trained_small_model(width: int):
     import tf_keras as keras
 
     from skysegui.ml.model import LoadedModel, ModelCard, preset
+    from skysegui.ml.toy import small_unet
 
     keras.utils.set_random_seed(SEED)
     x, y = _training_set(width, 8 * TRAIN_STEPS, 128, np.random.default_rng(SEED))
-    model = _small_unet()
+    model = small_unet((8, 16, 16, 32, 32), bottleneck=48)  # ~80k parameters: about a minute
     lr = keras.optimizers.schedules.CosineDecay(1e-2, TRAIN_STEPS)
     model.compile(keras.optimizers.Adam(lr), "binary_crossentropy")
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)

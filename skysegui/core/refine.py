@@ -26,6 +26,22 @@ import numpy as np
 UPSAMPLERS = ("fast_guided", "guided", "fgs", "bilinear")
 
 
+def area_downscale(pixels: np.ndarray, width: int, height: int, rows: int = 256) -> np.ndarray:
+    """float32 pixels shrunk to width x height with OpenCV's area filter, without a float32
+    copy of the whole input (an 8K float16 panorama would need 400 MB).
+
+    OpenCV's area filter is separable: the columns are shrunk band by band (rows are
+    independent in that pass), then the narrow result is shrunk vertically. Equal to one
+    cv2.resize(..., INTER_AREA) up to float rounding.
+    """
+    h = pixels.shape[0]
+    narrow = np.empty((h, width, *pixels.shape[2:]), np.float32)
+    for y in range(0, h, rows):
+        block = np.ascontiguousarray(pixels[y : y + rows], dtype=np.float32)
+        narrow[y : y + rows] = cv2.resize(block, (width, block.shape[0]), interpolation=cv2.INTER_AREA)
+    return cv2.resize(narrow, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def guide_image(pixels: np.ndarray, hdr: bool = True, rows: int = 256) -> np.ndarray:
     """A float32 H x W guide in about 0..1 from linear RGB pixels.
 

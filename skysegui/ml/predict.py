@@ -231,7 +231,7 @@ class Predictor:
         if scale >= 1.0:
             return self.predict_quality(pixels, progress, cancel)
         lh, lw = max(1, int(round(h * scale))), max(1, int(round(w * scale)))
-        small = cv2.resize(_float32(pixels), (lw, lh), interpolation=cv2.INTER_AREA)
+        small = refine.area_downscale(pixels, lw, lh)
         prob_low = self.predict_quality(small, progress, cancel)
         check(cancel)
         if self.use_crf and refine.crf_available():
@@ -274,10 +274,6 @@ class Predictor:
 
             self._sized[(height, width)] = rebuild_for_input(self.model, self.card.config, height, width)
         return self._sized[(height, width)]
-
-
-def _float32(pixels: np.ndarray) -> np.ndarray:
-    return pixels if pixels.dtype == np.float32 else pixels.astype(np.float32)
 
 
 # --- files -------------------------------------------------------------------------

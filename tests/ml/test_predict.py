@@ -14,6 +14,7 @@ from skysegui.core.errors import CancelledError, PredictionError
 from skysegui.core.metrics import iou
 from skysegui.core.progress import CancelToken
 from skysegui.core.synthetic import make_panorama
+from skysegui.ml.toy import pyramid_crops, small_unet
 
 TRAIN_SEED = 7
 
@@ -36,56 +37,6 @@ def random_model(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models") / "tiny-random"
     save_model(build_model(cfg), ModelCard(config=cfg), folder)
     return load_model(folder)
-
-
-def _conv_bn_relu(x, filters):
-    from tf_keras import layers
-
-    x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization(momentum=0.9)(x)
-    return layers.Activation("relu")(x)
-
-
-def _small_unet():
-    """A 50k-parameter U-Net (4 levels): trains in seconds on a CPU, unlike any sm backbone."""
-    import tf_keras as keras
-    from tf_keras import layers
-
-    inp = keras.Input((None, None, 3))
-    skips, x = [], inp
-    for filters in (8, 16, 16, 32):
-        x = _conv_bn_relu(x, filters)
-        skips.append(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = _conv_bn_relu(x, 32)
-    for filters, skip in zip((32, 16, 16, 8), reversed(skips), strict=True):
-        x = _conv_bn_relu(layers.Concatenate()([layers.UpSampling2D(2)(x), skip]), filters)
-    return keras.Model(inp, layers.Conv2D(1, 1, activation="sigmoid")(x))
-
-
-def _training_crops(panoramas, count, size, rng):
-    """Random crops at full, half and quarter scale, the rows reflect-padded like prediction tiles."""
-    import cv2
-
-    from skysegui.core.tonemap import hdr_log_transform
-
-    images, masks = [], []
-    for pano in panoramas:
-        h, w = pano.sky.shape
-        for f in (1, 2, 4):
-            pixels = cv2.resize(pano.pixels, (w // f, h // f), interpolation=cv2.INTER_AREA)
-            sky = cv2.resize(pano.sky.astype(np.float32), (w // f, h // f), interpolation=cv2.INTER_AREA)
-            pad = ((size // 4, size // 4), (0, 0))
-            images.append(np.pad(hdr_log_transform(pixels), pad + ((0, 0),), mode="reflect"))
-            masks.append(np.pad(np.round(sky), pad, mode="reflect"))
-    xs, ys = [], []
-    for _ in range(count):
-        k = rng.integers(len(images))
-        h, w = masks[k].shape
-        y, x = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
-        xs.append(images[k][y : y + size, x : x + size])
-        ys.append(masks[k][y : y + size, x : x + size, None])
-    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
 
 
 @pytest.fixture(scope="session")
@@ -112,8 +63,8 @@ def trained_model(panorama):
     keras.utils.set_random_seed(TRAIN_SEED)
     pans = [make_panorama(512, 256, seed=s, kind="day", skyline="mountains") for s in range(5)]
     steps = 600
-    x, y = _training_crops(pans + [panorama], 16 * steps, 64, np.random.default_rng(0))
-    model = _small_unet()
+    x, y = pyramid_crops(pans + [panorama], 16 * steps, 64, np.random.default_rng(0))
+    model = small_unet()
     model.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-2, steps)), "binary_crossentropy")
     model.fit(x, y, batch_size=16, epochs=1, verbose=0)
     return LoadedModel(model=model, card=ModelCard(config=_tiny_config(), name="small-unet"), folder=None)
