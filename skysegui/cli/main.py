@@ -3,6 +3,8 @@
 No subcommand opens the window (optionally on a project, COCO file or image).
 Subcommands live in skysegui/cli/commands/, one module each, found at start-up.
 A SkysegError prints one line `error: ...` and exits 2; `--debug` shows the traceback.
+Warnings of our own categories (a JPEG the decoder complained about) print one line
+`warning: ...` each.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import os
 import pkgutil
 import sys
 import traceback
+import warnings
 
-# Libraries print their own warnings on stderr next to our one `error:` line; keep them quiet
-# unless the user asks (they still raise, and we turn that into a typed error).
+# OpenCV logs at ERROR only (its WARN lines repeat what our own errors say). The ERROR line
+# of a failed decode, like libpng's and libjpeg's lines, is captured around the decode
+# (skysegui.core.native_stderr) and named in our one `error:` line instead of printed.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from skysegui import __version__
 from skysegui.core.errors import SkysegError
+from skysegui.core.imageio.model import DecoderWarning
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -71,7 +76,26 @@ def run_gui(args: argparse.Namespace) -> int:
     return run_app(path=args.path, screenshot=args.screenshot)
 
 
+def _one_line_warnings(show_others):
+    """A warnings.showwarning: ours as one `warning: ...` line each, others as before."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if issubclass(category, DecoderWarning):
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            show_others(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DecoderWarning)  # every damaged file, not once
+        warnings.showwarning = _one_line_warnings(warnings.showwarning)
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, argv = _split_global_flags(argv)
     parser = build_parser()

@@ -316,7 +316,10 @@ class MainWindow(QMainWindow):
         info = loaded.image.info
         repaired = _repair_note(info)
         self.status.hint(f"{loaded.path.name}: {info.width} x {info.height}, {info.source_type}{repaired}", 8000)
-        self.status.set_warnings(self.session.warnings + ([f"{loaded.path.name}{repaired}"] if repaired else []))
+        image_warnings = [f"{loaded.path.name}{repaired}"] if repaired else []
+        if info.decoder_note:  # e.g. a damaged JPEG that still decoded
+            image_warnings.append(info.decoder_note)
+        self.status.set_warnings(self.session.warnings + image_warnings)
         self.imageShown.emit(loaded.path)
 
     def _on_loaded(self, loaded: LoadedImage) -> None:

@@ -2,6 +2,9 @@
 
 The variables must be set before TensorFlow is first imported (see DESIGN.md: Keras 3
 breaks MultiWorkerMirroredStrategy and loading .keras files with custom losses).
+Importing this package does not import TensorFlow (the window opens fast): code that needs
+it calls skysegui.ml.tf_import.import_tensorflow() (or import_tf_keras(),
+import_segmentation_models()), which also keeps TensorFlow's start-up lines off stderr.
 """
 
 import os

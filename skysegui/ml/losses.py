@@ -20,8 +20,9 @@ def make_loss(name: str = "bce_jaccard", sky_weight: float = 1.0):
     weighted_bce: cross-entropy where sky pixels count `sky_weight` times (the
     notebook's remedy for class imbalance; >1 when sky is rare, <1 when it dominates).
     """
-    import segmentation_models as sm
-    import tensorflow as tf
+    from skysegui.ml.tf_import import import_segmentation_models, import_tensorflow
+
+    sm, tf = import_segmentation_models(), import_tensorflow()
 
     if name == "bce_jaccard":
         return sm.losses.bce_jaccard_loss
@@ -45,8 +46,9 @@ def make_loss(name: str = "bce_jaccard", sky_weight: float = 1.0):
 
 def make_metrics() -> list:
     """IoU (the report's metric, named 'iou') and F1 ('f1'), thresholded at 0.5."""
-    import segmentation_models as sm
+    from skysegui.ml.tf_import import import_segmentation_models
 
+    sm = import_segmentation_models()
     return [
         sm.metrics.IOUScore(threshold=0.5, name="iou"),
         sm.metrics.FScore(threshold=0.5, name="f1"),

@@ -40,7 +40,9 @@ def is_chief() -> bool:
 
 def choose_strategy(kind: str = "auto"):
     """(strategy, a one-line description). Build and compile the model inside its scope."""
-    import tensorflow as tf
+    from skysegui.ml.tf_import import import_tensorflow
+
+    tf = import_tensorflow()
 
     if kind not in STRATEGIES:
         raise TrainingError(f"unknown strategy {kind!r}: choose one of {', '.join(STRATEGIES)}")

@@ -25,7 +25,9 @@ def _conv_bn_relu(x, filters: int):
 def small_unet(filters: Sequence[int] = (8, 16, 16, 32), bottleneck: int = 32):
     """A U-Net with one conv block per level (50k parameters with the defaults); any input
     size divisible by 2**len(filters); sigmoid output."""
-    import tf_keras as keras
+    from skysegui.ml.tf_import import import_tf_keras
+
+    keras = import_tf_keras()
     from tf_keras import layers
 
     inp = keras.Input((None, None, 3))

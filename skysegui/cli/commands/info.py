@@ -16,7 +16,8 @@ def register(subparsers) -> None:
         help="print an image's size, channels, type, bit depth and dynamic range",
         description="Read IMAGE (EXR, HDR, TIFF, PNG, JPEG) and print its size, channels, "
         "bit depth, whether it is HDR, min/median/max luminance, its dynamic range in "
-        "stops and how many NaN/Inf/negative values were replaced on reading.",
+        "stops, how many NaN/Inf/negative values were replaced on reading and what the decoder "
+        "reported about a damaged picture it still decoded.",
     )
     p.add_argument("image", help="the image file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -43,6 +44,7 @@ def describe(path) -> dict:
             "inf": info.sanitised_inf,
             "negative": info.sanitised_negative,
         },
+        "decoder_warnings": list(info.decoder_warnings),
     }
 
 
@@ -62,6 +64,9 @@ def format_text(d: dict) -> str:
         f"sanitised:     {san['nan']} NaN, {san['inf']} Inf, {san['negative']} negative values "
         "(set to 0, Inf to the largest finite value)",
     ]
+    if d.get("decoder_warnings"):
+        lines.append(f"decoder:       {'; '.join(d['decoder_warnings'])} "
+                     "(the picture is damaged; parts of it may be wrong)")
     return "\n".join(lines)
 
 

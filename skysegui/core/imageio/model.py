@@ -23,10 +23,17 @@ FORMAT_BY_EXTENSION: dict[str, str] = {
     ".jpeg": "jpg",
 }
 
+_DECODER_NAMES = {"jpg": "JPEG", "png": "PNG", "hdr": "Radiance HDR", "tiff": "TIFF", "exr": "OpenEXR"}
+
 #: Largest image we open: a 16K x 8K panorama (134 M pixels, 2x the width and height of
 #: the 8K panoramas artists use). Its float16 RGB pixels take 0.8 GB and a float32 copy
 #: 1.6 GB, which is the most a desktop machine can be expected to hold next to a model.
 MAX_PIXELS: int = 16384 * 8192
+
+
+class DecoderWarning(UserWarning):
+    """Issued by read_image when the decoder complained but still gave a picture (the
+    message is ImageInfo.decoder_note); the CLI prints it as a `warning:` line."""
 
 
 @dataclass
@@ -45,10 +52,25 @@ class ImageInfo:
     sanitised_nan: int = 0
     sanitised_inf: int = 0
     sanitised_negative: int = 0
+    #: What the decoder said about a picture it still decoded (a damaged JPEG scan:
+    #: "Corrupt JPEG data: premature end of data segment"); the pixels may be wrong.
+    decoder_warnings: tuple[str, ...] = ()
 
     @property
     def sanitised_total(self) -> int:
         return self.sanitised_nan + self.sanitised_inf + self.sanitised_negative
+
+    @property
+    def decoder_note(self) -> str:
+        """One line for the user about decoder_warnings ('' when there are none)."""
+        if not self.decoder_warnings:
+            return ""
+        kind = _DECODER_NAMES.get(self.source_type, self.source_type.upper())
+        return (
+            f"{Path(self.path).name}: the {kind} decoder reported damage "
+            f"({'; '.join(self.decoder_warnings)}); parts of the picture may be wrong, "
+            "export it again"
+        )
 
 
 @dataclass

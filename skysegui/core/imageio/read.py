@@ -2,12 +2,15 @@
 
 Steps: check the file (exists, not empty, magic bytes match the extension), read the
 header and refuse images over MAX_PIXELS, decode, sanitise (NaN/Inf/negatives, counted)
-in the file's own precision, then convert to the dtype the caller wants.
+in the file's own precision, then convert to the dtype the caller wants. A picture the
+decoder complained about but still decoded (a damaged JPEG scan) keeps the complaints in
+ImageInfo.decoder_warnings and issues a DecoderWarning.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 
 import cv2
 import numpy as np
@@ -15,7 +18,7 @@ import numpy as np
 from skysegui.core.errors import ImageReadError
 from skysegui.core.imageio.detect import check_file
 from skysegui.core.imageio.exr import HALF_MAX, probe_exr, read_exr_pixels
-from skysegui.core.imageio.model import Image, ImageInfo
+from skysegui.core.imageio.model import DecoderWarning, Image, ImageInfo
 from skysegui.core.imageio.opencv_formats import decode_opencv, probe_opencv, to_linear_rgb
 from skysegui.core.imageio.sanitise import sanitise_inplace
 from skysegui.core.imageio.tiff import probe_tiff, read_tiff_array
@@ -56,7 +59,7 @@ def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True)
         else:
             raw = _float_channels_to_rgb(raw)
     else:
-        decoded = decode_opencv(path)
+        decoded, info.decoder_warnings = decode_opencv(path)
         raw = to_linear_rgb(decoded, dtype, srgb=info.source_type != "hdr")
     if raw.shape[:2] != (info.height, info.width):
         raise ImageReadError(
@@ -69,6 +72,8 @@ def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True)
         info.sanitised_negative = counts.negative
     pixels = _convert(raw, dtype, clip_to_half=sanitise)
     info.dtype = pixels.dtype.name
+    if info.decoder_warnings:
+        warnings.warn(info.decoder_note, DecoderWarning, stacklevel=2)
     return Image(pixels=pixels, info=info)
 
 

@@ -1,8 +1,18 @@
-"""TIFF through tifffile: float (HDR, linear) and 8/16-bit (sRGB) files, first image only."""
+"""TIFF through tifffile: float (HDR, linear) and 8/16-bit (sRGB) files, first image only.
+
+tifffile logs every damaged tag (often a dozen lines) before it gives up; while our
+readers run, its log records are collected for the reading thread instead of printed,
+and a failed read names the decisive one in its CorruptImageError.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -12,25 +22,72 @@ from skysegui.core.errors import CorruptImageError, UnsupportedFormatError
 from skysegui.core.imageio.detect import check_size
 from skysegui.core.imageio.model import ImageInfo
 
-# tifffile logs every damaged tag as a warning before we raise our own one-line error
-logging.getLogger("tifffile").setLevel(logging.ERROR)
+
+class _TifffileLog(logging.Handler):
+    """tifffile's records go to the reading thread's list while one of our readers runs;
+    elsewhere (other code calling tifffile) they are printed as Python would print them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        records = getattr(self.local, "records", None)
+        if records is not None:
+            records.append(record.getMessage())
+        elif sys.stderr is not None:
+            sys.stderr.write(f"{record.getMessage()}\n")
+
+
+_LOG = _TifffileLog()
+_logger = logging.getLogger("tifffile")
+_logger.addHandler(_LOG)
+_logger.propagate = False
+_logger.setLevel(logging.WARNING)
+
+
+@contextmanager
+def _collect_log() -> Iterator[list[str]]:
+    """tifffile's log lines of this thread while the block runs (nested: the outer list)."""
+    outer = getattr(_LOG.local, "records", None)
+    records = outer if outer is not None else []
+    _LOG.local.records = records
+    try:
+        yield records
+    finally:
+        _LOG.local.records = outer
+
+
+def _log_reason(records: list[str]) -> str:
+    """The last logged complaint without tifffile's object prefix, or ''."""
+    if not records:
+        return ""
+    text = records[-1]
+    inner = re.search(r"raised \w+\('(.*)'\)$", text)
+    if inner:
+        text = inner.group(1)
+    text = re.sub(r"^<[^>]*>\s*", "", text).strip()
+    return text[:160]
 
 _ERRORS = (ValueError, OSError, KeyError, IndexError, RuntimeError, EOFError, TypeError)
 
 
 def _series_layout(path: Path):
     """(width, height, channel count, dtype, bits, axes) of the first series."""
-    try:
-        with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            axes, shape = series.axes, series.shape
-            dtype = np.dtype(series.dtype)
-            bits = int(tif.pages[0].bitspersample)
-    except _ERRORS as exc:
-        raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
-    except Exception as exc:  # tifffile raises its own TiffFileError (a ValueError subclass)
-        raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
+    with _collect_log() as logged:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                axes, shape = series.axes, series.shape
+                dtype = np.dtype(series.dtype)
+                bits = int(tif.pages[0].bitspersample)
+        except _ERRORS as exc:
+            raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
+        except Exception as exc:  # tifffile raises its own TiffFileError (a ValueError subclass)
+            raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
     dims = dict(zip(axes, shape, strict=True))
+    if ("Y" not in dims or "X" not in dims) and logged:  # tifffile gave up on damaged tags
+        raise CorruptImageError(f"{path} is a damaged TIFF ({_log_reason(logged)}); export it again")
     if "Y" not in dims or "X" not in dims:
         raise UnsupportedFormatError(f"{path.name} is not a 2-D TIFF image (axes {axes})")
     count = dims.get("S", dims.get("C", 1))
@@ -56,7 +113,8 @@ def read_tiff_array(path: Path) -> np.ndarray:
     """H x W x C (or H x W) array of the first image in the file's own sample type."""
     _w, _h, _c, _dtype, _bits, axes = _series_layout(path)
     try:
-        data = tifffile.imread(path, series=0)
+        with _collect_log() as logged:
+            data = tifffile.imread(path, series=0)
     except Exception as exc:  # tifffile/imagecodecs raise many types for damaged data
         msg = str(exc)
         if "imagecodecs" in msg:
@@ -66,9 +124,10 @@ def read_tiff_array(path: Path) -> np.ndarray:
             ) from exc
         raise CorruptImageError(f"{path} is damaged or truncated ({msg}); export it again") from exc
     if data.ndim != len(axes) or data.size == 0:  # tifffile hands back an empty array for damaged pages
+        reason = _log_reason(logged)
         raise CorruptImageError(
             f"{path} is damaged: its pixel data does not match its header (axes {axes}, "
-            f"decoded shape {data.shape}); export it again"
+            f"decoded shape {data.shape}{'; ' + reason if reason else ''}); export it again"
         )
     keep = [a for a in axes if a in "YXSC"]
     if len(keep) != data.ndim:  # extra axes (pages, time, ...): take the first of each

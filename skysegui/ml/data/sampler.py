@@ -106,7 +106,9 @@ class CropSampler:
         `streams` seeded crop generators run in parallel threads (numpy and zlib release
         the GIL) and are interleaved in a fixed order, so the result stays reproducible.
         """
-        import tensorflow as tf
+        from skysegui.ml.tf_import import import_tensorflow
+
+        tf = import_tensorflow()
 
         s = self.config.crop
         b = batch_size or self.config.batch_size

@@ -218,6 +218,9 @@ class Trainer:
 
     # -- run ------------------------------------------------------------------------
     def run(self) -> TrainResult:
+        from skysegui.ml.tf_import import import_tensorflow
+
+        import_tensorflow()
         import tf_keras as keras
 
         from skysegui.ml.losses import make_loss, make_metrics

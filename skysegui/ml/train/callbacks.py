@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-import tf_keras as keras
 
 from skysegui.core.atomicio import atomic_write, write_text_atomic
 from skysegui.core.errors import TrainingError
 from skysegui.ml.model import WEIGHTS_NAME, ModelCard, save_model
+from skysegui.ml.tf_import import import_tf_keras
 from skysegui.ml.train import TrainConfig, TrainProgress
+
+keras = import_tf_keras()  # TensorFlow's start-up lines stay off stderr
 
 STATE_NAME = "state.json"
 OPTIMIZER_NAME = "optimizer.npz"
