@@ -29,6 +29,7 @@ from skysegui.core.annotations.model import (
 )
 from skysegui.core.annotations.names import clean_name, index_images, name_key
 from skysegui.core.annotations.raster import class_map, polygons_to_mask, region_mask, sky_mask
+from skysegui.core.annotations.seam import split_polygon, split_polygons, split_ring
 from skysegui.core.annotations.vectorize import mask_to_polygons
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "AddVertex", "MoveVertex", "DeleteVertex", "AddAnnotation", "DeleteAnnotation",
     "MoveAnnotation", "SetCategory", "ReplaceAnnotations", "paint_edit", "union_edit",
     "subtract_edit",
+    "split_ring", "split_polygon", "split_polygons",
 ]

@@ -143,3 +143,23 @@ class _AddCategoryThen:
 
 def _with_category(category, edit):
     return edit if category is None else _AddCategoryThen(category, edit)
+
+
+# --- the 360-degree seam: one gesture, several polygons (added by the seam work) ------------
+def add_polygons(labels, image_id, polygons, role):
+    """A new annotation of `role` holding several polygons (the pieces of a ring drawn
+    across the seam): one edit, so one undo removes all of them. Returns (edit, new id)."""
+    cid, add_category = _category(labels, role)
+    new_id = labels.new_annotation_id()
+    annotation = core.Annotation(new_id, image_id, cid, [p.copy() for p in polygons])
+    return _with_category(add_category, core.AddAnnotation(annotation)), new_id
+
+
+def add_holes(labels, placements):
+    """Put several rings in as holes in one edit: `placements` is a list of
+    (annotation id, polygon index, ring); annotations keep their ids."""
+    changed: dict = {}
+    for annotation_id, polygon_index, ring in placements:
+        new = changed.setdefault(annotation_id, labels.annotations[annotation_id].copy())
+        new.polygons[polygon_index].holes.append(np.asarray(ring, dtype=np.float64))
+    return core.ReplaceAnnotations(list(changed), list(changed.values()))

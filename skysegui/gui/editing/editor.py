@@ -4,6 +4,12 @@ It draws the annotations of one image into view.scene() (z >= 100, scene units a
 full-resolution image pixels), hands mouse, key and wheel events to the active tool
 through event filters, and changes the model only through QUndoCommands pushed on the
 shell's QUndoStack. Events a tool does not use go on to the view (pan, zoom, readout).
+
+360-degree seam: when the view wraps (ImageView.wrap: a copy of the panorama on each
+side), the drawing tools take vertices on those copies too (`clamp_drawing`: x in
+[-W, 2W]) and the brush paints there; the finished ring or stroke is folded back onto
+the image (core.annotations.seam, brush.folded_stroke_mask). The annotations' outlines
+are repeated on the copies (ghosts.py), not editable: vertices are edited on the image.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from PySide6.QtWidgets import QGraphicsView
 from skysegui.core.annotations import NON_SKY, SKY
 from skysegui.core.errors import AnnotationError, SkysegError
 from skysegui.gui.editing import commands
+from skysegui.gui.editing.ghosts import GhostOutlines
 from skysegui.gui.editing.handles import HandleLayer, VertexKey
 from skysegui.gui.editing.items import AnnotationItem, HoverMarker
 from skysegui.gui.editing.paint_jobs import PaintQueue
@@ -28,6 +35,7 @@ from skysegui.gui.editing.tools.hole import HoleTool, ObjectTool
 from skysegui.gui.editing.tools.select import SelectTool
 
 VERTEX_TOLERANCE_PX = 7.0
+GHOST_OPACITY = 0.55  # as the viewer's dimmed copies (full opacity in the Seam view)
 BRUSH_MIN, BRUSH_MAX = 1.0, 4000.0
 
 _TOOL_INFO = {  # name -> (menu text, shortcut)
@@ -68,9 +76,12 @@ class LabelEditor(QObject):
         self._space_down = False
         self._mouse_owner = None  # the tool that took the current press
         self._last_view: tuple | None = None
+        self._centre_x: float | None = None
         self.paint_queue = PaintQueue(self)
         self.handles = HandleLayer(self.scene)
         self.hover = HoverMarker(self.scene)
+        self.ghosts = GhostOutlines(self.scene)
+        self._ghost_key: tuple | None = None
         self._tools = {
             "select": SelectTool(self),
             "polygon": DrawPolygonTool(self),
@@ -84,6 +95,10 @@ class LabelEditor(QObject):
         self._handles_timer.setSingleShot(True)
         self._handles_timer.setInterval(0)
         self._handles_timer.timeout.connect(self.refresh_handles)
+        self._ghosts_timer = QTimer(self)
+        self._ghosts_timer.setSingleShot(True)
+        self._ghosts_timer.setInterval(0)
+        self._ghosts_timer.timeout.connect(self.refresh_ghosts)
         self._actions = self._make_actions()
         view.viewport().installEventFilter(self)
         view.installEventFilter(self)
@@ -181,6 +196,22 @@ class LabelEditor(QObject):
         w, h = self.image_size()
         return (min(max(float(pos[0]), 0.0), float(w)), min(max(float(pos[1]), 0.0), float(h)))
 
+    def _image_width(self) -> float | None:
+        image = None if self.labels is None else self.labels.images.get(self.image_id)
+        return None if image is None else float(image.width)
+
+    def wraps(self) -> bool:
+        """Whether the view shows the wrapped copies of a 360-degree panorama."""
+        return bool(getattr(self.view, "wrap", False))
+
+    def clamp_drawing(self, pos) -> tuple[float, float]:
+        """A scene point for a drawing tool: y clamped into the image; x into the image,
+        or onto the copies beside it (-width..2*width) when the view wraps, so a ring
+        can be drawn across the seam (it is folded back when it is finished)."""
+        w, h = self.image_size()
+        lo, hi = (-float(w), 2.0 * w) if self.wraps() else (0.0, float(w))
+        return (min(max(float(pos[0]), lo), hi), min(max(float(pos[1]), 0.0), float(h)))
+
     def item(self, annotation_id) -> AnnotationItem | None:
         return self._items.get(annotation_id)
 
@@ -249,7 +280,7 @@ class LabelEditor(QObject):
             item = self._items.get(aid)
             role = self.role(annotation)
             if item is None:
-                item = AnnotationItem(annotation, role)
+                item = AnnotationItem(annotation, role, seam_width=self._image_width())
                 self.scene.addItem(item)
                 self._items[aid] = item
             else:
@@ -262,6 +293,25 @@ class LabelEditor(QObject):
         if self.selected_vertex is not None and not self._vertex_exists(self.selected_vertex):
             self.selected_vertex = None
         self.refresh_handles()
+        self.refresh_ghosts()
+
+    def _ghost_view_key(self) -> tuple:
+        size = getattr(self.view, "image_size", None)
+        return (self.wraps(), size, bool(getattr(self.view, "half_swap", False)))
+
+    def refresh_ghosts(self) -> None:
+        """Repeat the outlines on the view's wrapped copies (none when it does not wrap)."""
+        self._ghost_key = self._ghost_view_key()
+        wraps, _size, half_swap = self._ghost_key
+        if not wraps or self.labels is None or self.image_id is None:
+            self.ghosts.clear()
+            return
+        shown = [(a, self.role(a), a.id == self._selected) for a in self.annotations()]
+        image = self.labels.images.get(self.image_id)
+        if not shown or image is None:
+            self.ghosts.clear()
+            return
+        self.ghosts.show(shown, float(image.width), (-1, 1), 1.0 if half_swap else GHOST_OPACITY)
 
     def _vertex_exists(self, key: VertexKey) -> bool:
         annotation = self.annotation(self._selected)
@@ -287,6 +337,8 @@ class LabelEditor(QObject):
         if new is not None:
             new.set_selected_look(True)
         self.refresh_handles()
+        if changed:
+            self.refresh_ghosts()
         self._update_action_state()
         if changed:
             self.selectionChanged.emit(annotation_id)
@@ -311,6 +363,20 @@ class LabelEditor(QObject):
     def _view_moved(self, *_args) -> None:
         if self._selected is not None and self._view_key() != self._last_view:
             self._handles_timer.start()
+        self._follow_wrap()
+
+    def _follow_wrap(self) -> None:
+        """The wrapping view jumps one image width when its centre crosses the seam (the
+        same picture, one copy over): move a half-drawn polygon or stroke with it, so it
+        stays under the cursor and the next vertex continues it across the seam."""
+        cx = self.view.mapToScene(self.view.viewport().rect().center()).x()
+        last, self._centre_x = self._centre_x, cx
+        width = self._image_width()
+        if last is None or not width or not self.wraps():
+            return
+        turns = round((cx - last) / width)
+        if turns and abs(cx - last) > 0.75 * width:  # no pan or zoom step moves that far
+            self.current_tool.view_wrapped(turns * width)
 
     # --- actions ----------------------------------------------------------------------
     def _make_actions(self) -> list[QAction]:
@@ -423,6 +489,8 @@ class LabelEditor(QObject):
         if etype == QEvent.Type.Paint:
             if self._selected is not None and self._view_key() != self._last_view:
                 self._handles_timer.start()
+            if self._ghost_view_key() != self._ghost_key:  # wrap or Seam view toggled
+                self._ghosts_timer.start()
             return False
         if etype == QEvent.Type.Leave:
             self.hover.clear()

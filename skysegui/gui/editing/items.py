@@ -4,6 +4,10 @@ cosmetic outline (same screen width at every zoom).
 
 Paths are built from numpy in one go (no per-point Python objects); while a vertex is
 dragged only its path element(s) move (setElementPositionAt), whatever the ring's size.
+
+Edges that run along the image's left or right border (x = 0 or x = W) are not stroked:
+on a 360-degree panorama that border is the seam, and a region drawn across it is stored
+as pieces on both sides whose border edges would draw a false line through the region.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ Z_SELECTED = 101
 _ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])
 
 
-def path_from_rings(rings: list[np.ndarray]) -> QPainterPath:
+def path_from_rings(rings: list[np.ndarray], hide_x=()) -> QPainterPath:
     """One path, each ring (N x 2) a closed subpath, filled odd-even so holes stay empty.
+    Edges with both ends on one of the vertical lines x in `hide_x` become moves (not
+    drawn by a pen) with the same element index, so the path is only for stroking.
 
     Built through QPainterPath's QDataStream format (count, then type/x/y per element,
     then cStart and the fill rule, all big-endian) from one numpy buffer."""
@@ -49,6 +55,13 @@ def path_from_rings(rings: list[np.ndarray]) -> QPainterPath:
         elements["x"][k : k + m] = ring[:, 0]
         elements["y"][k : k + m] = ring[:, 1]
         elements["x"][k + m], elements["y"][k + m] = ring[0]  # back to the start: closed
+        if len(hide_x):
+            xs, nxt = ring[:, 0], np.roll(ring[:, 0], -1)
+            along = np.zeros(m, dtype=bool)
+            for x in hide_x:
+                along |= (xs == x) & (nxt == x)
+            # edge i (vertex i -> i+1) is element k + i + 1
+            elements["type"][k + 1 : k + m + 1][along] = 0
         k += m + 1
     QDataStream(QByteArray(bytes(buf))) >> path
     return path
@@ -58,8 +71,11 @@ class AnnotationItem(QGraphicsPathItem):
     """The view of one Annotation. It never changes the model: previews of a drag
     (`preview_vertex`, `setPos`) are visual only until the edit command is pushed."""
 
-    def __init__(self, annotation, role: int, parent: QGraphicsItem | None = None):
+    def __init__(self, annotation, role: int, parent: QGraphicsItem | None = None,
+                 seam_width: float | None = None):
         super().__init__(parent)
+        self.seam_width = seam_width  # the image width: edges along x = 0 / W are not stroked
+        self._outline: QPainterPath | None = None
         self.annotation_id = annotation.id
         self.role = role
         self._selected = False
@@ -83,7 +99,27 @@ class AnnotationItem(QGraphicsPathItem):
                     self._first_element[(pi, ri)] = (k, len(r))
                     k += len(r) + 1
         self.setPos(0.0, 0.0)
+        self._outline = None
+        if self.seam_width and _on_seam(rings, self.seam_width):
+            self._outline = path_from_rings(rings, (0.0, float(self.seam_width)))
         self.setPath(path_from_rings(rings))
+
+    @property
+    def outline_path(self) -> QPainterPath:
+        """What the pen draws: the path without the edges along the seam."""
+        return self.path() if self._outline is None else self._outline
+
+    def paint(self, painter, option, widget=None) -> None:
+        if self._outline is None:
+            super().paint(painter, option, widget)
+            return
+        if self.brush().style() != Qt.BrushStyle.NoBrush:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self.brush())
+            painter.drawPath(self.path())
+        painter.setPen(self.pen())
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._outline)
 
     def preview_vertex(self, polygon_index: int, ring_index: int, vertex_index: int, xy) -> None:
         """Show one vertex at `xy` (scene units) while it is dragged: only its path
@@ -96,6 +132,10 @@ class AnnotationItem(QGraphicsPathItem):
         path.setElementPositionAt(start + vertex_index, x, y)
         if vertex_index == 0:
             path.setElementPositionAt(start + count, x, y)
+        if self._outline is not None:
+            self._outline.setElementPositionAt(start + vertex_index, x, y)
+            if vertex_index == 0:
+                self._outline.setElementPositionAt(start + count, x, y)
         self.setPath(path)
 
     # --- look -------------------------------------------------------------------
@@ -132,6 +172,16 @@ class AnnotationItem(QGraphicsPathItem):
             self.setBrush(QBrush(colors.fill_color(self.role, 60)))
         else:
             self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+
+
+def _on_seam(rings, width: float) -> bool:
+    """Whether some edge of the rings runs along x = 0 or x = width."""
+    for ring in rings:
+        xs = np.asarray(ring, dtype=np.float64)[:, 0]
+        nxt = np.roll(xs, -1)
+        if np.any(((xs == 0) & (nxt == 0)) | ((xs == width) & (nxt == width))):
+            return True
+    return False
 
 
 class HoverMarker:

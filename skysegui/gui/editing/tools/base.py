@@ -54,6 +54,10 @@ class Tool:
     def leave(self) -> None:
         """The cursor left the view."""
 
+    def view_wrapped(self, dx: float) -> None:
+        """The view jumped by `dx` scene units (one image width) to the same picture on
+        the next copy of the panorama: move any half-finished drawing along."""
+
     def delete(self) -> bool:
         """The Delete action; True when the tool handled it."""
         return False

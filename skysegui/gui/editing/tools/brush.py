@@ -5,6 +5,10 @@ is rasterised once at full resolution (COCO pixel convention: the pixel (i, j) i
 the stroke when its centre (j + .5, i + .5) is) and handed to the core's paint_edit,
 which turns the new sky region back into polygons with holes: one undoable command per
 stroke (computed in a worker on big images: paint_jobs.py). Size: [ and ] keys or Shift+wheel; a circle shows the brush under the cursor.
+
+When the view wraps a 360-degree panorama the stroke may run onto the copies beside the
+image (across the seam): its mask is folded modulo the width (folded_stroke_mask), so it
+paints on both sides of the seam in one command.
 """
 
 from __future__ import annotations
@@ -36,6 +40,23 @@ def stroke_mask(points, diameter: float, width: int, height: int) -> np.ndarray:
         cv2.circle(mask, p, int(round(radius * scale)), 1, thickness=-1, lineType=cv2.LINE_8, shift=_SHIFT)
     for a, b in zip(pts[:-1], pts[1:], strict=True):
         cv2.line(mask, a, b, 1, thickness=thickness, lineType=cv2.LINE_8, shift=_SHIFT)
+    return mask
+
+
+def folded_stroke_mask(points, diameter: float, width: int, height: int) -> np.ndarray:
+    """Like stroke_mask, for a stroke anywhere on the panorama's copies (x in any
+    multiple of the width): every copy it touches is drawn onto the image, so a stroke
+    across the 360-degree seam paints at both edges."""
+    if not points:
+        return np.zeros((height, width), dtype=np.uint8)
+    xs = np.asarray(points, dtype=np.float64)[:, 0]
+    r = max(diameter / 2.0, 0.5) + 1.0
+    first, last = int(np.floor((xs.min() - r) / width)), int(np.floor((xs.max() + r) / width))
+    mask = None
+    for k in range(first, last + 1):
+        shifted = [(x - k * width, y) for x, y in points]
+        part = stroke_mask(shifted, diameter, width, height)
+        mask = part if mask is None else np.bitwise_or(mask, part, out=mask)
     return mask
 
 
@@ -126,7 +147,10 @@ class BrushTool(Tool):
         self._stroke_item, self._points = None, []  # the next stroke may start at once
         ed = self.editor
         w, h = ed.image_size()
-        mask = stroke_mask(points, ed.brush_size, w, h)
+        if ed.wraps():
+            mask = folded_stroke_mask(points, ed.brush_size, w, h)
+        else:
+            mask = stroke_mask(points, ed.brush_size, w, h)
         if not mask.any():
             _remove(pending)
             return True
@@ -134,6 +158,13 @@ class BrushTool(Tool):
         ed.paint_queue.submit(mask, self.erase, "Erase sky" if self.erase else "Paint sky",
                               on_done=lambda: _remove(pending))
         return True
+
+    def view_wrapped(self, dx: float) -> None:
+        if self._stroke_item is None:
+            return
+        self._points = [(x + dx, y) for x, y in self._points]
+        self._path.translate(dx, 0.0)
+        self._stroke_item.setPath(self._path)
 
     def _drop_stroke(self) -> None:
         if self._stroke_item is not None:

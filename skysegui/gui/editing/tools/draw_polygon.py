@@ -1,6 +1,12 @@
 """Draw a polygon vertex by vertex: click to add, Enter / double-click / a click on the
 first vertex closes it, Backspace (or Delete) removes the last vertex, Esc cancels.
 The closed ring becomes a new sky annotation; subclasses (hole.py) decide otherwise.
+
+Vertices may be placed on the view's wrapped copies of the panorama (editor.clamp_drawing),
+so a region is drawn straight across the 360-degree seam. The finished ring is cut at the
+seam and folded onto the image (core.annotations.seam); its pieces land as ONE annotation
+with several polygons: one undo step, one selection, one COCO annotation for what the
+artist drew as one region (several annotations would each need selecting and deleting).
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from skysegui.core.annotations import SKY
+from skysegui.core.annotations import SKY, Polygon, split_polygon
 from skysegui.gui.editing import colors, commands
 from skysegui.gui.editing.handles import VertexHandle
 from skysegui.gui.editing.tools.base import Tool
@@ -81,6 +87,14 @@ class DrawPolygonTool(Tool):
         if had:
             self.editor.report("drawing cancelled")
 
+    def view_wrapped(self, dx: float) -> None:
+        if not self.points:
+            return
+        self.points = [(x + dx, y) for x, y in self.points]
+        if self._cursor is not None:
+            self._cursor = (self._cursor[0] + dx, self._cursor[1])
+        self._redraw()
+
     def _near_first(self, xy) -> bool:
         if len(self.points) < 3:
             return False
@@ -89,7 +103,7 @@ class DrawPolygonTool(Tool):
 
     # --- events -----------------------------------------------------------------------
     def press(self, pos, event) -> bool:
-        xy = self.editor.clamp((pos.x(), pos.y()))
+        xy = self.editor.clamp_drawing((pos.x(), pos.y()))
         if self._near_first(xy):
             self.close()
             return True
@@ -103,7 +117,7 @@ class DrawPolygonTool(Tool):
     def move(self, pos, event) -> bool:
         if not self.points:
             return False
-        self._cursor = self.editor.clamp((pos.x(), pos.y()))
+        self._cursor = self.editor.clamp_drawing((pos.x(), pos.y()))
         self._redraw()
         return False  # the view still shows the pixel under the cursor
 
@@ -112,7 +126,7 @@ class DrawPolygonTool(Tool):
 
     def double_click(self, pos, event) -> bool:
         # The press before a double-click has already added the vertex under the cursor.
-        xy = self.editor.clamp((pos.x(), pos.y()))
+        xy = self.editor.clamp_drawing((pos.x(), pos.y()))
         if not self.points or np.hypot(xy[0] - self.points[-1][0], xy[1] - self.points[-1][1]) > self.editor.tolerance():
             self.points.append(xy)
         self.close()
@@ -164,9 +178,21 @@ class DrawPolygonTool(Tool):
         """Add the ring as a new annotation of this tool's role."""
         self.add_annotation(ring, SKY, "Draw sky polygon")
 
+    def pieces(self, ring: np.ndarray) -> list[Polygon]:
+        """The ring folded onto the image: itself when it lies on the image, else its
+        pieces on either side of the seam."""
+        return split_polygon(Polygon(ring), self.editor.image_size()[0])
+
     def add_annotation(self, ring: np.ndarray, role: int, text: str) -> None:
         ed = self.editor
-        edit, new_id = commands.add_polygon(ed.labels, ed.image_id, ring, role)
+        pieces = self.pieces(ring)
+        if not pieces:
+            ed.report("the polygon has no area: draw it larger")
+            return
+        if len(pieces) == 1:
+            edit, new_id = commands.add_polygon(ed.labels, ed.image_id, pieces[0].outer, role)
+        else:
+            edit, new_id = commands.add_polygons(ed.labels, ed.image_id, pieces, role)
         if ed.push(edit, text):
             ed.select(new_id)
 
