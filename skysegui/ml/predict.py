@@ -21,12 +21,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is imported)
 from skysegui.core import refine, tiling
 from skysegui.core.errors import PredictionError
+from skysegui.core.imageio.planes import read_plane
 from skysegui.core.predictions import prediction_paths
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
 
@@ -328,7 +328,4 @@ def load_prediction(out_dir: str | os.PathLike, image_name: str | os.PathLike, t
 
 
 def _read(path: Path) -> np.ndarray:
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise PredictionError(f"cannot read {path}: the file is damaged; predict the image again")
-    return data if data.ndim == 2 else data[..., 0]
+    return read_plane(path, PredictionError, "predict the image again")

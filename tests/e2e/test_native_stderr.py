@@ -134,3 +134,32 @@ def test_a_command_that_loads_tensorflow_prints_only_its_error(tmp_path):
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
     assert "model.weights.h5" in lines[0], lines[0]
+
+
+def _damaged_mask(folder: Path, name: str) -> Path:
+    """A mask PNG whose pixel data is damaged (libpng complains when it is decoded)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    made = F.corrupt(folder, "png", name="damaged", seed=0, where="data")
+    return made.rename(folder / name)
+
+
+def test_damaged_mask_files_are_one_error_line_in_polygons_and_evaluate(tmp_path):
+    masks = tmp_path / "masks"
+    _damaged_mask(masks, "pano_mask.png")
+    done = run(["polygons", masks, "--out", tmp_path / "labels.json", "--quiet"], tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "pano_mask.png" in lines[0] and "libpng" in lines[0]
+
+    pred = tmp_path / "pred"
+    _damaged_mask(pred, "pano.mask.png")
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    import numpy as np
+
+    from skysegui.core.imageio import write_png
+
+    write_png(gt / "pano.png", np.ones((32, 64), np.uint8), bits=8)
+    done = run(["evaluate", "--pred", pred, "--gt", gt], tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pano.mask.png" in lines[0] and "libpng" in lines[0], done.stderr

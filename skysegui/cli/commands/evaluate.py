@@ -44,15 +44,10 @@ class Pair:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    import cv2
-
     from skysegui.core.errors import PredictionError
+    from skysegui.core.imageio.planes import read_plane
 
-    data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise PredictionError(f"cannot read {path}: not an image or damaged")
-    if data.ndim == 3:
-        data = data[..., 0]
+    data = read_plane(path, PredictionError, "predict it again or replace the mask")
     if data.dtype != np.uint8:
         data = (data > 0).astype(np.uint8)  # 16-bit masks: any non-zero is sky
     return data

@@ -11,13 +11,13 @@ import re
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from skysegui.cli.progress import ProgressBar
 from skysegui.core.annotations import labels_from_masks, name_key, save_coco
 from skysegui.core.annotations.names import find_image, index_images
 from skysegui.core.errors import AnnotationError, ImageReadError, SkysegError
+from skysegui.core.imageio.planes import read_stored
 
 MASK_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 _MASK_SUFFIX = re.compile(r"([._-](mask|sky|matte|alpha))+$", re.IGNORECASE)
@@ -53,10 +53,7 @@ def mask_image(on_disk: dict[str, Path], path: Path) -> Path | None:
 
 
 def read_mask(path: Path) -> np.ndarray:
-    data = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise ImageReadError(f"cannot read the mask {path}: not an image or damaged")
-    return data
+    return read_stored(path, ImageReadError, "export the mask again")
 
 
 def run(args) -> int:

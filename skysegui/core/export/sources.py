@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from skysegui.core.errors import ExportError
+from skysegui.core.imageio.planes import read_plane as stored_plane
 from skysegui.core.predictions import prediction_paths
 
 SOURCES = ("labels", "prediction")
@@ -91,18 +91,7 @@ class PredictionSource:
 
 def read_plane(path: Path) -> np.ndarray:
     """One channel of an 8/16-bit PNG (or a float TIFF) exactly as stored."""
-    path = Path(path)
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
-        data = tifffile.imread(path)
-    else:
-        data = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if data is None:
-        raise ExportError(f"cannot read {path}: the file is damaged; run predict again")
-    if data.ndim == 3:
-        data = data[..., 0]
-    return data
+    return stored_plane(path, ExportError, "run predict again")
 
 
 def read_probability(path: Path) -> np.ndarray:
