@@ -95,7 +95,7 @@ def _gui_measures(project: Path) -> dict[str, float]:
     window.resize(2300, 1300)
     window.show()
     view = window.view
-    view.resize(1920, 1080)
+    _size_viewport(app, window, view, 1920, 1080)
     marks: dict[str, float] = {}
     window.loader.previewReady.connect(lambda *_a: marks.setdefault("preview", time.perf_counter()))
     window.fullyLoaded.connect(lambda: marks.setdefault("full", time.perf_counter()))
@@ -137,21 +137,50 @@ def _gui_measures(project: Path) -> dict[str, float]:
         else:
             view.set_zoom(zoom, anchor=QPointF(4096, 2048))
         frame(0.1)
-        times = [timed(lambda e=0.25 * (i % 8): frame(e))[0] for i in range(30)]
-        out[name] = float(np.median(times))
+        out[name], out[name + " cpu"] = _frame_times(frame, FRAMES)
     window.session.undo_stack.setClean()
     window.close()
     return out
 
 
+FRAMES = 60  # exposure changes per zoom; each a new exposure, as while dragging the slider
+
+
+def _size_viewport(app, window, view, width: int, height: int) -> None:
+    """Grow or shrink the window until the view's viewport is width x height (the docks'
+    layout decides the view's share of the window, so resizing the view alone is undone)."""
+    for _ in range(5):
+        app.processEvents()
+    vp = view.viewport()
+    window.resize(window.width() + width - vp.width(), window.height() + height - vp.height())
+    for _ in range(5):
+        app.processEvents()
+    if (vp.width(), vp.height()) != (width, height):
+        print(f"note: viewport is {vp.width()}x{vp.height()}, not {width}x{height}", file=sys.stderr)
+
+
+def _frame_times(frame, count: int) -> tuple[float, float]:
+    """Median wall and CPU seconds (this process, all threads: Qt paints large areas in
+    a thread pool) of `count` frames, each at a new exposure."""
+    walls, cpus = [], []
+    for i in range(count):
+        exposure = 0.25 * (i % 8) + 0.001 * i  # never a cached look-up table
+        c0, t0 = time.process_time(), time.perf_counter()
+        frame(exposure)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return float(np.median(walls)), float(np.median(cpus))
+
+
 def _tonemap_baseline(path: Path) -> float:
-    """Median time of the bare tone map of a 1920x1080 region at changing exposures."""
+    """Median time of the bare tone map of a 1920x1080 region, a new exposure each time
+    (its look-up table is rebuilt, as in the window's frames)."""
     from skysegui.core.tonemap import tonemap
 
     pixels = read_image(path, dtype=np.float16).pixels
     region = pixels[1508:2588, 3136:5056]
-    times = [timed(lambda e=0.25 * (i % 8) + 0.1: tonemap(region, ToneSettings(exposure=e)))[0]
-             for i in range(30)]
+    times = [timed(lambda e=0.25 * (i % 8) + 0.1 + 0.001 * i: tonemap(region, ToneSettings(exposure=e)))[0]
+             for i in range(FRAMES)]
     return float(np.median(times))
 
 
@@ -181,10 +210,12 @@ def run() -> list[Row]:
         rows.append(Row(BENCH, "window: open 8K project -> full res + labels", gui["full"], "s",
                         "raw decode", gui["full"] / decode))
         rows.append(Row(BENCH, "numpy tone map of a 1920x1080 region", base * 1000, "ms"))
-        rows.append(Row(BENCH, "exposure change, 1920x1080 view at 100 %", gui["100"] * 1000, "ms",
-                        "tone map alone", gui["100"] / base, "< 16 ms", gui["100"] < 0.016))
-        rows.append(Row(BENCH, "exposure change, 1920x1080 view, 8K fit", gui["fit"] * 1000, "ms",
-                        "tone map alone", gui["fit"] / base, "< 16 ms", gui["fit"] < 0.016))
+        for key, where in (("100", "at 100 %"), ("fit", "8K fit")):
+            wall, cpu = gui[key], gui[key + " cpu"]
+            rows.append(Row(BENCH, f"exposure change, 1920x1080 view {where} (median)", wall * 1000, "ms",
+                            "tone map alone", wall / base, "< 16 ms", wall < 0.016))
+            rows.append(Row(BENCH, "  same, CPU time (all threads)", cpu * 1000, "ms",
+                            "tone map alone", cpu / base))
         rows.append(Row(BENCH, "longest GUI-thread stall, 8K project open", gui["stall"] * 1000, "ms",
                         target="<= ~50 ms", ok=gui["stall"] <= 0.06))
         rows.append(Row(BENCH, "peak memory (process: 8K image, pyramid, window)", peak_rss_mb(), "MB"))

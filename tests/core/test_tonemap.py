@@ -252,3 +252,16 @@ def test_network_input_hdr_and_ldr(tmp_path):
         ldr = network_input(read_image(tmp_path / "l.png", dtype=dtype))
         assert ldr.dtype == np.float32
         np.testing.assert_array_equal(ldr, ldr_transform(codes))
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATORS if op != "falsecolor"])
+@pytest.mark.parametrize("exposure", [-20.0, -2.3, 0.0, 1.7, 12.0])
+def test_half_table_equals_exact_maths_on_every_float16_pattern(op, exposure):
+    """The table computed from the unsigned half of the patterns (no offset) must show
+    every negative, -0, -Inf and NaN exactly as the exact maths do."""
+    every = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    pixels = np.repeat(every.reshape(256, 256, 1), 3, axis=2)
+    for s in [ToneSettings(exposure=exposure, operator=op)] + [
+        ToneSettings(exposure=exposure, operator=op, gamma=g) for g in (0.2, 5.0) if op == "gamma"
+    ]:
+        np.testing.assert_array_equal(tonemap(pixels, s), exact_tonemap(pixels, s))

@@ -287,3 +287,139 @@ def test_overlay_opacity_changes_reuse_the_pixmap_and_colour_changes_recolour(vi
     colour = real.pixmap().toImage().pixelColor(10, 10)
     assert (colour.red(), colour.green()) == (0, 255)
     assert real.pixmap().toImage().pixelColor(1, 1).alpha() == 0  # outside the mask
+
+
+def big_view(qtbot, width: int = 400, height: int = 300) -> ImageView:
+    v = ImageView()
+    qtbot.addWidget(v)
+    v.resize(width, height)
+    v.show()
+    qtbot.waitExposed(v)
+    return v
+
+
+def big_image(w: int = 1600, h: int = 800) -> np.ndarray:
+    """Larger than the view (fit zooms out); smooth so scaled draws compare closely."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([x / w, y / h, 0.5 + 0.4 * np.sin(x / 97.0)], axis=2).astype(np.float16)
+
+
+def test_fit_renders_from_the_coarsest_level_as_sharp_as_the_screen(qtbot):
+    view = big_view(qtbot)
+    pixels = big_image()
+    pyramid = DisplayPyramid(pixels, min_size=64)
+    view.set_pyramid(pyramid)
+    view.fit()
+    view.set_tone(ToneSettings(exposure=0.5))
+    view.render_now()
+    shown = [i for i in view._region_items if i.isVisible()]
+    assert len(shown) == 1  # the whole image, no slivers of the wrapped copies
+    pixmap = shown[0].pixmap()
+    level = pyramid.level_for_scale(view.zoom)
+    # not a finer level than the screen needs: at most 2x the screen pixels each way
+    assert pixmap.width() == pyramid.level(level).shape[1] < 2 * 1600 * view.zoom + 2
+    assert pixmap.width() >= 1600 * view.zoom  # and not a coarser (blurred) one
+    expected = tonemap(pyramid.level(level), ToneSettings(exposure=0.5))
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_RGB888)
+    got = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    got = got[:, : 3 * image.width()].reshape(image.height(), image.width(), 3)
+    np.testing.assert_array_equal(got, expected)  # the core tone map of that level, exactly
+
+
+def test_overlay_copies_outside_the_view_are_hidden_and_shown_when_panned_to(qtbot):
+    view = big_view(qtbot)
+    view.set_pyramid(DisplayPyramid(big_image(), min_size=64))
+    view.label_overlay.set_mask(np.ones((400, 800), np.uint8), scale=2)
+    view.fit()
+    view.render_now()
+    shown = sorted(i.pos().x() for i in view.label_overlay.items if i.isVisible())
+    assert shown == [0.0]  # the wrapped copies take no cache while out of sight
+    view.set_zoom(1.0, anchor=QPointF(1590, 400))
+    view.centerOn(1600, 400)  # the seam in the middle: the right neighbour shows too
+    shown = sorted(i.pos().x() for i in view.label_overlay.items if i.isVisible())
+    assert shown == [0.0, 1600.0]
+
+
+def test_cached_overlays_draw_exactly_what_direct_drawing_does(qtbot):
+    """The overlays are cached at screen resolution (a tone change then blits them): after
+    tone changes, zooms, pans and opacity changes the picture equals uncached drawing."""
+    from PySide6.QtGui import QPixmapCache
+    from PySide6.QtWidgets import QGraphicsItem
+
+    from skysegui.gui.viewer.overlay_items import overlay_cache_kb
+
+    view = big_view(qtbot)
+    view.set_pyramid(DisplayPyramid(big_image(), min_size=64))
+    mask = np.zeros((400, 800), np.uint8)
+    mask[50:300, 100:700] = 1
+    mask[120:200, 300:420] = 0
+    view.label_overlay.set_style(LayerStyle(color="#ff3b6b", opacity=0.4))
+    view.label_overlay.set_mask(mask, scale=2)
+    view.prediction_overlay.set_mask(mask[::-1].copy(), scale=2)
+    vp = view.viewport()
+    assert QPixmapCache.cacheLimit() >= overlay_cache_kb(vp.width(), vp.height(), 2)
+    items = view.label_overlay.items + view.prediction_overlay.items
+    assert {i.cacheMode() for i in items} == {QGraphicsItem.CacheMode.DeviceCoordinateCache}
+
+    def compare():
+        view.render_now()
+        cached = grab(view)
+        for item in items:
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+        direct = grab(view)
+        for item in items:
+            item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        assert np.abs(cached - direct).max() <= 2
+        return cached
+
+    view.fit()
+    first = compare()
+    view.set_tone(ToneSettings(exposure=-1.5))
+    assert np.abs(compare() - first).max() > 20  # the picture under the overlay did change
+    view.set_zoom(1.7, anchor=QPointF(1400, 300))
+    compare()
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 37)  # pan: the cache scrolls
+    compare()
+    view.label_overlay.set_style(view.label_overlay.style.with_(opacity=0.8))
+    items = view.label_overlay.items + view.prediction_overlay.items
+    compare()
+
+
+def test_the_background_is_repainted_where_the_picture_no_longer_covers(qtbot):
+    """The viewport is painted opaque by the view itself (no fill by Qt) and the background
+    only outside the picture: zooming out from a full-view picture must not leave stale pixels."""
+    view = big_view(qtbot)
+    view.set_pyramid(DisplayPyramid(big_image(), min_size=64))
+    view.set_wrap(False)
+    view.set_zoom(2.0, anchor=QPointF(800, 400))
+    view.render_now()
+    grab(view)
+    view.fit()  # 1600 x 800 at 0.25: 400 x 200, bands of background above and below
+    view.render_now()
+    shot = grab(view)
+    background = np.array(QColor(view.backgroundBrush().color()).getRgb()[:3])
+    top = view.mapFromScene(QPointF(800, 0)).y()
+    assert top >= 20
+    assert np.abs(shot[: top - 1] - background).max() <= 1
+    assert np.abs(shot[-(top - 1):] - background).max() <= 1
+    inside = view.mapFromScene(QPointF(800, 400))
+    assert np.abs(shot[inside.y(), inside.x()] - background).max() > 20
+
+
+def test_slider_ticks_within_one_event_loop_turn_render_once(view, qtbot):
+    """A slider drag can emit several exposures before the view gets to paint: only the
+    last is rendered (one render per event-loop turn), and the coarse preview, hidden
+    under the render, is not re-tone-mapped for each of them."""
+    pixels = make_image()
+    view.set_preview(tonemap(pixels[::2, ::2], view.tone), W, H)
+    view.set_preview_linear(pixels[::2, ::2])
+    show(view, pixels)
+    preview = view._preview_items[0].pixmap().cacheKey()
+    renders = []
+    view.rendered.connect(lambda: renders.append(view.tone.exposure))
+    for ev in (0.5, 1.0, 1.5, 2.0):
+        view.set_tone(ToneSettings(exposure=ev))
+    qtbot.waitUntil(lambda: len(renders) > 0, timeout=2000)
+    qtbot.wait(50)
+    assert renders == [2.0]
+    assert view._preview_items[0].pixmap().cacheKey() == preview

@@ -29,11 +29,43 @@ _REC709_ROW = REC709.reshape(1, 3).astype(np.float32)
 _ALL_HALVES = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
 
 
+_SIGN_BIT = 0x8000
+_INF_BITS = 0x7C00  # +Inf: the unsigned patterns up to it are ordered like their values
+_UNSIGNED_FLOATS = _ALL_HALVES[:_SIGN_BIT].astype(np.float32)  # +0 .. +Inf, then +NaNs
+_CLIPPED_AT_ONE = ("srgb", "gamma")  # curves that clip their input to [0, 1] first
+
+
 @lru_cache(maxsize=16)
 def half_lut(settings: ToneSettings) -> np.ndarray:
-    """uint8 display value for every float16 bit pattern (NaN -> 0, +Inf -> white)."""
-    x = _ALL_HALVES.astype(np.float32)
-    return to_uint8(curve(expose(x, settings), settings))
+    """uint8 display value for every float16 bit pattern (NaN -> 0, +Inf -> white).
+
+    Without an offset, every pattern with the sign bit (negatives, -0, -Inf, NaNs) shows
+    as 0 does: the exposure keeps them <= 0 (NaN becomes 0) and every per-channel curve
+    maps <= 0 to its value at 0. So only the 32,768 other patterns are computed: half the
+    work of an exposure change (it is rebuilt for every new exposure while dragging).
+    """
+    if settings.offset:
+        return to_uint8(curve(expose(_ALL_HALVES.astype(np.float32), settings), settings))
+    table = np.empty(1 << 16, dtype=np.uint8)
+    table[:_SIGN_BIT] = _unsigned_table(settings)
+    table[_SIGN_BIT:] = table[0]
+    return table
+
+
+def _unsigned_table(settings: ToneSettings) -> np.ndarray:
+    """half_lut of the patterns without the sign bit (no offset)."""
+    exposed = expose(_UNSIGNED_FLOATS, settings)
+    if settings.operator not in _CLIPPED_AT_ONE:
+        return to_uint8(curve(exposed, settings))
+    # the curve clips its input to [0, 1]: every pattern whose exposed value reaches 1
+    # shows as 1 does (about half of them at 0 EV: no power function for those), and the
+    # NaNs above +Inf (exposed to 0) as 0 does
+    k = int(np.searchsorted(exposed[: _INF_BITS + 1], np.float32(1.0)))
+    out = np.empty(_SIGN_BIT, dtype=np.uint8)
+    out[:k] = to_uint8(curve(exposed[:k], settings))
+    out[k : _INF_BITS + 1] = to_uint8(curve(np.ones(1, np.float32), settings))[0]
+    out[_INF_BITS + 1 :] = out[0]
+    return out
 
 
 @lru_cache(maxsize=16)

@@ -7,7 +7,10 @@ scaled. Z order: picture 0 (coarse preview -1), mask overlays 10..20, editor ite
 How it stays fast: a coarse picture of the whole image (from the loader) sits underneath;
 on every pan, zoom or tone change only the visible region is tone-mapped, from the pyramid
 level that matches the zoom (DisplayPyramid.render), coalesced into one render per event
-loop turn. Past 100 % pixels are drawn nearest-neighbour.
+loop turn. Past 100 % pixels are drawn nearest-neighbour. A tone change repaints the whole
+viewport, so each repaint is kept cheap: the mask overlays are cached at screen resolution
+(overlay_items), the background is filled only where the picture does not cover, and Qt's
+own fill of the viewport is skipped (the view paints every pixel itself).
 
 360-degree wrap (decision): the scene holds the panorama plus one dimmed copy on each side
 (x in [-W, 0) and [W, 2W)), so panning across the left/right edge continues into the other
@@ -26,7 +29,7 @@ from PySide6.QtGui import QColor, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from skysegui.core.tonemap import ToneSettings, tonemap
-from skysegui.gui.viewer.overlay_items import LayerStyle, MaskOverlay
+from skysegui.gui.viewer.overlay_items import LayerStyle, MaskOverlay, reserve_overlay_cache
 from skysegui.gui.viewer.pixmaps import pixmap_to_rgb, render_strided, rendered_parts, to_pixmap
 
 GHOST_OPACITY = 0.55  # the wrapped neighbour copies are dimmed so the real image stands out
@@ -35,6 +38,20 @@ MAX_ZOOM = 64.0
 EDITOR_Z = 100
 LABEL_Z, PREDICTION_Z = 10, 12
 STRIDED_MAX_LEVEL = 1  # before the pyramid is built, zoom levels up to 1/2 sample level 0
+
+
+def rect_minus(rect: QRectF, hole: QRectF) -> list[QRectF]:
+    """`rect` without `hole`: up to four rectangles (bands above and below, sides between)."""
+    cut = rect.intersected(hole)
+    if cut.isEmpty():
+        return [rect]
+    parts = [
+        QRectF(rect.left(), rect.top(), rect.width(), cut.top() - rect.top()),
+        QRectF(rect.left(), cut.bottom(), rect.width(), rect.bottom() - cut.bottom()),
+        QRectF(rect.left(), cut.top(), cut.left() - rect.left(), cut.height()),
+        QRectF(cut.right(), cut.top(), rect.right() - cut.right(), cut.height()),
+    ]
+    return [r for r in parts if r.width() > 0 and r.height() > 0]
 
 
 class _CursorWatcher(QObject):
@@ -65,6 +82,9 @@ class ImageView(QGraphicsView):
         scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)  # few, moving items
         self.setScene(scene)
         self.setBackgroundBrush(QColor("#1b1d21"))
+        # the background brush paints every viewport pixel on every (full-viewport) update:
+        # Qt's own fill of the viewport before it would be a second, wasted full-view fill
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -291,6 +311,7 @@ class ImageView(QGraphicsView):
         )
         for item in self._region_items:
             item.setTransformationMode(mode)
+        self._clip_overlays()
         self.zoomChanged.emit(self.zoom)
         self.schedule_render()
 
@@ -321,6 +342,7 @@ class ImageView(QGraphicsView):
     def render_now(self) -> None:
         """Tone-map the visible region from the pyramid level matching the zoom; show it."""
         self._render_timer.stop()
+        self._clip_overlays()
         if self._pyramid is None or not self._size:
             return
         if not self._complete and self._pyramid.level_for_scale(self.zoom) > STRIDED_MAX_LEVEL:
@@ -366,6 +388,13 @@ class ImageView(QGraphicsView):
         self._show_preview(False)  # the render covers every visible image pixel
         self.rendered.emit()
 
+    def _clip_overlays(self) -> None:
+        """Overlay copies outside the view are hidden, so Qt keeps no cache of them."""
+        if self._size:
+            vis = self.visible_rect()
+            for overlay in self.overlays().values():
+                overlay.show_within(vis)
+
     def _show_preview(self, on: bool) -> None:
         if on and self._preview_stale and self._preview_items:
             self._preview_stale = False
@@ -380,6 +409,26 @@ class ImageView(QGraphicsView):
         if self._complete:
             return self._pyramid.render(self._tone, scale=scale, region=region)
         return render_strided(self._pyramid.full, self._pyramid.level_for_scale(scale), region, self._tone)
+
+    def _opaque_rects(self) -> list[QRectF]:
+        """Scene rectangles the picture paints fully opaque (shrunk by a screen pixel, so
+        rounding at their edges never leaves a pixel unpainted)."""
+        inset = 1.0 / max(self.zoom, 1e-9)
+        return [
+            item.sceneBoundingRect().adjusted(inset, inset, -inset, -inset)
+            for item in self._region_items + self._preview_items
+            if item.isVisible() and item.opacity() >= 1.0
+        ]
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 (Qt name)
+        """Fill only what the opaque picture leaves uncovered: it is drawn over the rest
+        anyway, and at 100 % a full-view fill on every frame would be wasted."""
+        parts = [rect]
+        for hole in self._opaque_rects():
+            parts = [piece for part in parts for piece in rect_minus(part, hole)]
+        brush = self.backgroundBrush()
+        for part in parts:
+            painter.fillRect(part, brush)
 
     placeholder = "Open a project folder (Ctrl+O), a COCO file or a panorama,\nor drop one here"
 
@@ -397,11 +446,14 @@ class ImageView(QGraphicsView):
     # --- events ----------------------------------------------------------------
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        vp = self.viewport()
+        reserve_overlay_cache(vp.width(), vp.height(), len(self.overlays()), vp.devicePixelRatioF())
         self.schedule_render()
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
         self._wrap_centre()
+        self._clip_overlays()
         self.schedule_render()
 
     def _wrap_centre(self) -> None:
