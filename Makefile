@@ -18,19 +18,9 @@ run: $(STAMP)
 	test -f $(DEMO)/labels.json || $(BIN)/skysegui demo $(DEMO)
 	$(BIN)/skysegui $(DEMO)
 
-# Test files that run TensorFlow in Qt worker threads each get a process of their own:
-# a full run once hung inside TensorFlow's graph lock in such a test after other files
-# had used TensorFlow in the same process (see docs/architecture.md, Testing).
-ISOLATED := tests/gui/test_training_panel.py tests/gui/test_prediction_panel.py \
-	tests/gui/test_bad_inputs_gui.py tests/e2e/test_learning_loop.py
-
 ## Run the whole test suite (offscreen Qt; the Xvfb test starts its own server).
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile \
-		$(addprefix --ignore=,$(ISOLATED)) $(PYTEST_ARGS)
-	for f in $(ISOLATED); do \
-		QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -p no:xdist $$f $(PYTEST_ARGS) || exit 1; \
-	done
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 ## Run every benchmark and print one table of ratios and figures.
 bench: $(STAMP)
