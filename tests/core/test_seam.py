@@ -14,7 +14,7 @@ from skysegui.core.annotations import (
     split_polygons,
     split_ring,
 )
-from skysegui.core.annotations.seam import signed_area
+from skysegui.core.annotations.seam import join_at_seam, move_on_panorama, signed_area, snap_to_seam
 
 W, H = 64, 40
 
@@ -196,3 +196,100 @@ def test_pieces_cover_what_the_ring_covers_folded_modulo_the_width(ring):
     got = {tuple(v) for p in pieces for v in p}
     assert {tuple(v) for v in inside} <= got  # hand-placed vertices are kept exactly
     assert_same_as_folded(Polygon(ring), [Polygon(p) for p in pieces])
+
+
+# --- traced rings beside the seam ----------------------------------------------------------------
+def test_snap_puts_a_traced_edge_beside_the_seam_onto_it_and_keeps_the_pixels():
+    # as mask_to_polygons traces a sky reaching the right edge down to row 20 at a corner
+    # pixel: the edge back up to the top corner runs half a pixel beside the seam
+    ring = np.array([[0.0, 0.0], [W, 0.0], [W - 0.5, 20.5], [W - 10.0, 22.0], [0.0, 25.0]])
+    hole = np.array([[W - 0.5 - 5, 5.0], [W - 0.5, 5.0], [W - 0.5, 10.0], [W - 5.5, 10.0]])
+    (snapped,) = snap_to_seam([Polygon(ring, [hole])], W)
+    # the edge now lies on x = W; the corner vertex stays, joined to it by a short step
+    np.testing.assert_array_equal(
+        snapped.outer, [[0, 0], [W, 0], [W, 20.5], [W - 0.5, 20.5], [W - 10, 22], [0, 25]])
+    np.testing.assert_array_equal(snapped.holes[0], hole)  # holes never reach the border
+    before = polygons_to_mask([Polygon(ring, [hole])], H, W)
+    after = polygons_to_mask([snapped], H, W)
+    assert (before != after)[:, : W - 1].sum() == 0  # only the last column may gain pixels
+
+
+def test_snap_leaves_rings_off_the_seam_and_on_it_alone():
+    inside = np.array([[3.0, 3.0], [20.0, 3.0], [20.0, 10.0]])
+    on_seam = np.array([[40.0, 0.0], [W, 0.0], [W, 30.0], [40.0, 30.0]])
+    snapped = snap_to_seam([Polygon(inside), Polygon(on_seam)], W)
+    np.testing.assert_array_equal(snapped[0].outer, inside)
+    np.testing.assert_array_equal(snapped[1].outer, on_seam)
+
+
+def test_snap_of_traced_masks_reaching_the_seam_only_helps_the_border_columns():
+    import cv2
+
+    from skysegui.core.annotations import mask_to_polygons
+
+    rng = np.random.default_rng(3)
+    wrong_before = wrong_after = 0
+    for _ in range(20):
+        mask = (cv2.resize(rng.random((5, 8)), (W, H), interpolation=cv2.INTER_CUBIC) > 0.5).astype(np.uint8)
+        traced = mask_to_polygons(mask, tolerance=0.5, min_area=4.0)
+        snapped = snap_to_seam(traced, W)
+        a, b = polygons_to_mask(traced, H, W), polygons_to_mask(snapped, H, W)
+        assert not (a != b)[:, 1 : W - 1].any()
+        wrong_before += int((a != mask).sum())
+        wrong_after += int((b != mask).sum())
+        for polygon in snapped:
+            r, n = polygon.outer, np.roll(polygon.outer, -1, axis=0)
+            for line in (0.0, W):
+                beside = (np.abs(r[:, 0] - line) <= 0.5) & (np.abs(n[:, 0] - line) <= 0.5)
+                assert ((r[beside, 0] == line) & (n[beside, 0] == line) | (r[beside, 1] == n[beside, 1])).all()
+    assert wrong_after <= wrong_before
+
+
+def test_snap_closes_the_one_pixel_gap_of_a_real_label_studio_sky_at_the_seam(label_studio_dir, hdri_dir):
+    """Label Studio's export of a sky that touches both edges stops at x = W - 1 on the
+    right (the last pixel clicked), so its mask misses the last column: a gap across the
+    seam. Snapped with a one-pixel tolerance it reaches x = W and meets its left side."""
+    from skysegui.core.annotations import load_labels
+
+    labels = load_labels(label_studio_dir / "city_tasks.json", images_dir=hdri_dir).labels
+    (image,) = labels.images.values()
+    w, h = image.width, image.height
+    (sky,) = [a for a in labels.annotations.values() if labels.role_of(a.category_id) == 1]
+    before = polygons_to_mask(sky.polygons, h, w)
+    assert before[:, 0].sum() > 100 and before[:, -1].sum() == 0  # the gap at the seam
+    after = polygons_to_mask(snap_to_seam(sky.polygons, w, tolerance=1.0), h, w)
+    assert abs(int(after[:, -1].sum()) - int(after[:, 0].sum())) <= 2
+    assert not (before != after)[:, : w - 1].any()  # nothing else changes
+
+
+# --- moving a region across the seam ------------------------------------------------------------
+def test_join_undoes_the_split_holes_included():
+    ring = np.array([[50.0, 5.0], [80.0, 8.0], [78.0, 30.0], [52.0, 28.0]])
+    hole = np.array([[60.0, 12.0], [70.0, 12.0], [70.0, 20.0], [60.0, 20.0]])
+    pieces = split_polygon(Polygon(ring, [hole]), W)
+    assert len(pieces) == 2
+    (joined,) = join_at_seam(pieces, W)
+    assert {tuple(v) for v in joined.outer} == {tuple(v) for v in ring}  # the cut vertices go
+    assert len(joined.holes) == 1 and {tuple(v) for v in joined.holes[0]} == {tuple(v) for v in hole}
+
+
+def test_a_ring_round_the_whole_panorama_cannot_be_joined_or_moved_sideways():
+    band = Polygon(np.array([[0.0, 0.0], [W, 0.0], [W, 10.0], [0.0, 12.0]]))
+    assert join_at_seam([band], W) is None
+    assert move_on_panorama([band], 5.0, 0.0, W) is None
+
+
+@settings(max_examples=100, deadline=None)
+@given(star_rings(), st.floats(-70.0, 70.0), st.floats(-5.0, 5.0))
+def test_moving_the_pieces_is_moving_the_drawn_region(ring, dx, dy):
+    assume(len(np.unique(ring, axis=0)) == len(ring) and is_simple(ring) and abs(signed_area(ring)) > 0.5)
+    assume(ring[:, 0].max() - ring[:, 0].min() < W - 1)  # not round the whole panorama
+    pieces = [Polygon(p) for p in split_ring(ring, W)]
+    moved = move_on_panorama(pieces, dx, dy, W)
+    shifted = ring + [dx, dy]
+    assume(shifted[:, 1].min() >= 0 and shifted[:, 1].max() <= H)
+    assume(shifted[:, 0].min() > -W and shifted[:, 0].max() < 2 * W)  # what folded_mask draws
+    assert moved is not None
+    assert_same_as_folded(Polygon(shifted), moved)
+    # no cut inside the image: pieces meet only on the seam
+    assert len(moved) == len(split_ring(shifted, W))

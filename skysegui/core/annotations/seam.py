@@ -12,6 +12,10 @@ each side's chains of the ring are joined through those stretches. So a concave 
 that enters and leaves a strip several times gives separate polygons (never zero-width
 slivers along the line joining them). Vertices keep their exact coordinates (up to the
 whole-width shift); new vertices lie exactly on the cut lines. numpy only.
+
+Also: `join_at_seam` undoes the split (pieces meeting on the seam joined into one ring
+running across x = W) and `move_on_panorama` moves a region round the panorama with it;
+`snap_to_seam` puts traced edges that run half a pixel beside the seam onto it.
 """
 
 from __future__ import annotations
@@ -89,6 +93,164 @@ def split_polygon(polygon: Polygon, width: float) -> list[Polygon]:
 def split_polygons(polygons, width: float) -> list[Polygon]:
     """Every polygon of `polygons` folded into [0, width] (see split_polygon)."""
     return [piece for p in polygons for piece in split_polygon(p, width)]
+
+
+def snap_to_seam(polygons, width: float, tolerance: float = 0.5) -> list[Polygon]:
+    """Copies of `polygons` whose outer-ring edges running within `tolerance` pixels of
+    x = 0 or x = width are moved exactly onto that line.
+
+    Rings traced from a mask (a brush stroke, an accepted prediction) end half a pixel
+    off the image border at some corners (pixel centres, mitre limits): such an edge runs
+    alongside the seam, so it is stroked as a line at the cut and the region misses a
+    sliver of the last column. On the line itself the edge is the seam (not drawn) and
+    meets its other side exactly. Holes are left alone: they never reach the border."""
+    out = []
+    for polygon in polygons:
+        polygon = polygon.copy()
+        polygon.outer = _snap_ring(polygon.outer, float(width), tolerance)
+        out.append(polygon)
+    return out
+
+
+def _snap_ring(ring: np.ndarray, width: float, tolerance: float) -> np.ndarray:
+    """Each run of two or more consecutive vertices within `tolerance` of a seam line is
+    put onto it; the run's first and last vertex stay where they are, joined to the line
+    by short horizontal steps, so the pixels on the region's side do not change."""
+    for line in (0.0, width):
+        near = np.abs(ring[:, 0] - line) <= tolerance
+        if near.all() or not near.any():
+            continue
+        nxt = np.roll(ring[:, 0], -1)
+        beside = near & np.roll(near, -1) & ~((ring[:, 0] == line) & (nxt == line))
+        if not beside.any():
+            continue
+        shift = int(np.flatnonzero(~near)[0])  # start the walk off the line
+        r, nr = np.roll(ring, -shift, axis=0), np.roll(near, -shift)
+        out: list[np.ndarray] = []
+        i, n = 0, len(r)
+        while i < n:
+            j = i + 1
+            if nr[i]:
+                while j < n and nr[j]:
+                    j += 1
+            run = r[i:j]
+            if len(run) >= 2 and run[:, 1].min() < run[:, 1].max():
+                on = run.copy()
+                on[:, 0] = line
+                out += [run[:1], on, run[-1:]]
+            else:
+                out.append(run)
+            i = j
+        snapped = _clean(np.vstack(out))
+        if len(snapped) >= 3 and abs(signed_area(snapped)) > _AREA_EPS:
+            ring = snapped
+    return ring
+
+
+def move_on_panorama(polygons, dx: float, dy: float, width: float) -> list[Polygon] | None:
+    """`polygons` (one annotation, all inside [0, width]) moved by (dx, dy) on the
+    360-degree panorama: the pieces of a region cut at the seam are joined back into the
+    region first, so it moves as one and is cut again where it now crosses the seam; a
+    polygon moved over the seam is cut there. None when a ring wraps all the way round
+    the panorama (a full-width sky band): it cannot move sideways."""
+    joined = join_at_seam(polygons, width)
+    if joined is None:
+        return None
+    offset = np.array([dx, dy], dtype=np.float64)
+    moved = [Polygon(p.outer + offset, [h + offset for h in p.holes]) for p in joined]
+    return split_polygons(moved, width)
+
+
+def join_at_seam(polygons, width: float) -> list[Polygon] | None:
+    """The inverse of the split: polygons whose rings meet along x = width and x = 0
+    (the pieces of one region) joined into rings that run across x = width (the pieces at
+    the left edge shifted one width right). Polygons that do not meet come back as they
+    are. None when one ring touches both edges itself (it wraps all the way round)."""
+    width = float(width)
+    polygons = [p.copy() for p in polygons]
+    if any(_along(r, 0.0) and _along(r, width) for p in polygons for r in p.rings()):
+        return None
+    if not any(_along(r, width) for p in polygons for r in p.rings()):
+        return polygons
+    if not any(_along(r, 0.0) for p in polygons for r in p.rings()):
+        return polygons
+    rings = []  # outer rings counter-clockwise (y down: negative signed area), holes clockwise
+    for p in polygons:
+        shift = np.array([width, 0.0]) if _along(p.outer, 0.0) else np.zeros(2)
+        rings.append(_oriented(p.outer + shift, True))
+        rings += [_oriented(h + shift, False) for h in p.holes]
+    loops = _dissolve(rings, width)
+    outers = [Polygon(r) for r in loops if signed_area(r) > 0]
+    for hole in (r for r in loops if signed_area(r) < 0):
+        point = interior_point(hole)
+        target = next((o for o in outers if point is not None and _inside(o.outer, point)), None)
+        if target is None:
+            return polygons  # not a clean join: leave the pieces as they were
+        target.holes.append(hole)
+    return outers
+
+
+def _along(ring: np.ndarray, line: float) -> bool:
+    """Whether some edge of the ring lies on the vertical line x = line."""
+    x = ring[:, 0]
+    return bool(np.any((x == line) & (np.roll(x, -1) == line)))
+
+
+def _oriented(ring: np.ndarray, positive: bool) -> np.ndarray:
+    ring = _clean(as_ring(ring))
+    return ring if (signed_area(ring) > 0) == positive else ring[::-1].copy()
+
+
+def _dissolve(rings: list[np.ndarray], line: float) -> list[np.ndarray]:
+    """Rings with the edges they share on x = line (opposite directions) removed and the
+    rest linked into closed loops: the union along that line."""
+    cuts = sorted({float(y) for r in rings for x, y in r if x == line})
+    edges: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    for ring in rings:
+        pts = [tuple(map(float, v)) for v in ring]
+        for a, b in zip(pts, pts[1:] + pts[:1], strict=True):
+            if a[0] == line and b[0] == line:  # on the line: split at every cut height
+                lo, hi = sorted((a[1], b[1]))
+                ys = [y for y in cuts if lo < y < hi]
+                ys = ys if a[1] < b[1] else ys[::-1]
+                chain = [a, *((line, y) for y in ys), b]
+                edges += list(zip(chain, chain[1:], strict=False))
+            else:
+                edges.append((a, b))
+    shared = set(edges) & {(b, a) for a, b in edges}
+    remaining = [e for e in edges if e not in shared]
+    outgoing: dict[tuple[float, float], list[tuple[float, float]]] = {}
+    for a, b in remaining:
+        outgoing.setdefault(a, []).append(b)
+    loops = []
+    while outgoing:
+        start = next(iter(outgoing))
+        loop, at = [start], start
+        while True:
+            nexts = outgoing.get(at)
+            if not nexts:
+                break
+            to = nexts.pop()
+            if not nexts:
+                del outgoing[at]
+            if to == start:
+                break
+            loop.append(to)
+            at = to
+        ring = _drop_collinear_on(np.asarray(loop, dtype=np.float64), line)
+        if len(ring) >= 3 and abs(signed_area(ring)) > _AREA_EPS:
+            loops.append(ring)
+    return loops
+
+
+def _drop_collinear_on(ring: np.ndarray, line: float) -> np.ndarray:
+    """Drop the vertices on x = line that the cut added in the middle of a straight edge."""
+    prev, nxt = np.roll(ring, 1, axis=0), np.roll(ring, -1, axis=0)
+    cross = (ring[:, 0] - prev[:, 0]) * (nxt[:, 1] - prev[:, 1]) - (ring[:, 1] - prev[:, 1]) * (nxt[:, 0] - prev[:, 0])
+    scale = np.hypot(*(nxt - prev).T) * np.hypot(*(ring - prev).T) + 1e-300
+    straight = (ring[:, 0] == line) & (np.abs(cross) / scale < 1e-9)
+    straight &= ((ring[:, 0] - prev[:, 0]) * (nxt[:, 0] - ring[:, 0]) >= 0)
+    return ring[~straight] if (~straight).sum() >= 3 else ring
 
 
 # --- the cut by one line ---------------------------------------------------------------------

@@ -12,6 +12,8 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from skysegui.core import annotations as core
+from skysegui.core.annotations.seam import snap_to_seam
+from skysegui.gui.editing.seam_vertices import moved_polygons
 
 
 class EditCommand(QUndoCommand):
@@ -43,6 +45,21 @@ class EditCommand(QUndoCommand):
 # --- factories: GUI gestures -> core edits ------------------------------------------------
 def move_vertex(labels, annotation_id, polygon_index, ring_index, vertex_index, xy):
     return core.MoveVertex(annotation_id, polygon_index, ring_index, vertex_index, _xy(xy))
+
+
+def move_vertices(labels, annotation_id, moves):
+    """Several vertices of one annotation moved in one edit (a seam vertex and its twins
+    on the other edge): `moves` maps (polygon, ring, vertex) to the new (x, y)."""
+    new = labels.annotations[annotation_id].copy()
+    new.polygons = moved_polygons(new.polygons, {k: _xy(v) for k, v in moves.items()})
+    return core.ReplaceAnnotations([annotation_id], [new], text="Move vertex")
+
+
+def replace_polygons(labels, annotation_id, polygons, text="Replace polygons"):
+    """The annotation with new polygons (same id, category and extra fields)."""
+    new = labels.annotations[annotation_id].copy()
+    new.polygons = [p.copy() for p in polygons]
+    return core.ReplaceAnnotations([annotation_id], [new], text=text)
 
 
 def add_vertex(labels, annotation_id, polygon_index, ring_index, index, xy):
@@ -90,9 +107,16 @@ def paint(labels, image_id, stroke_mask, erase=False):
         polygons = core.mask_to_polygons(stroke_mask, tolerance=0.5, min_area=1.0)
         if not polygons:
             return None
-        ann = core.Annotation(labels.new_annotation_id(), image_id, cid, polygons)
+        width = stroke_mask.shape[1]
+        ann = core.Annotation(labels.new_annotation_id(), image_id, cid, snap_to_seam(polygons, width))
         return _with_category(add_category, core.AddAnnotation(ann))
-    return core.paint_edit(labels, image_id, stroke_mask, erase=erase)
+    edit = core.paint_edit(labels, image_id, stroke_mask, erase=erase)
+    if edit is not None:  # traced rings: edges beside the seam go onto it (seam.snap_to_seam)
+        kept = {id(p) for a in labels.annotations_for(image_id) for p in a.polygons}
+        for annotation in edit.add:
+            annotation.polygons = [p if id(p) in kept else snap_to_seam([p], stroke_mask.shape[1])[0]
+                                   for p in annotation.polygons]
+    return edit
 
 
 def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept prediction"):
@@ -102,6 +126,8 @@ def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept
     same edit, so one undo leaves the labels exactly as they were."""
     cid, add_category = _category(labels, role)
     first = labels.new_annotation_id()
+    width = labels.images[image_id].width
+    polygons = snap_to_seam(polygons, width)  # traced: no edge half a pixel beside the seam
     added = [core.Annotation(first + i, image_id, cid, [p]) for i, p in enumerate(polygons)]
     edit = core.ReplaceAnnotations([a.id for a in labels.annotations_for(image_id)], added, text=text)
     return _with_category(add_category, edit), len(added)

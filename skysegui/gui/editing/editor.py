@@ -9,7 +9,9 @@ shell's QUndoStack. Events a tool does not use go on to the view (pan, zoom, rea
 side), the drawing tools take vertices on those copies too (`clamp_drawing`: x in
 [-W, 2W]) and the brush paints there; the finished ring or stroke is folded back onto
 the image (core.annotations.seam, brush.folded_stroke_mask). The annotations' outlines
-are repeated on the copies (ghosts.py), not editable: vertices are edited on the image.
+are repeated on the copies (ghosts.py): a click there selects (and a drag moves) the
+region, but vertices are edited on the image. The seam's own edges are neither drawn nor
+picked; a cut vertex moves and is deleted with its other side (seam_vertices.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from skysegui.gui.editing.handles import HandleLayer, VertexKey
 from skysegui.gui.editing.items import AnnotationItem, HoverMarker
 from skysegui.gui.editing.paint_jobs import PaintQueue
 from skysegui.gui.editing.picking import Pick, pick
+from skysegui.gui.editing.seam_vertices import seam_twins, without_vertices
 from skysegui.gui.editing.tools.brush import BrushTool
 from skysegui.gui.editing.tools.draw_polygon import DrawPolygonTool
 from skysegui.gui.editing.tools.hole import HoleTool, ObjectTool
@@ -231,7 +234,10 @@ class LabelEditor(QObject):
         return self.view.mapToScene(self.view.viewport().rect()).boundingRect()
 
     def pick(self, pos) -> Pick | None:
-        return pick(self.annotations(), (pos.x(), pos.y()), self.tolerance(), self._selected)
+        width = self._image_width()
+        hidden = () if not width else (0.0, width)  # the seam edges are not drawn (items.py)
+        wrap = width if self.wraps() else None
+        return pick(self.annotations(), (pos.x(), pos.y()), self.tolerance(), self._selected, hidden, wrap)
 
     def push(self, edit, text: str, select=None) -> bool:
         """Apply a core edit to the current image as an undoable command. An EditError
@@ -443,6 +449,16 @@ class LabelEditor(QObject):
             return
         if self.selected_vertex is not None:
             pi, ri, vi = self.selected_vertex
+            annotation = self.annotation(self._selected)
+            twins = seam_twins(annotation.polygons, self.selected_vertex, self.image_size()[0])
+            if twins:  # a cut point of the seam: its other side goes too, or they would part
+                polygons = without_vertices(annotation.polygons, [self.selected_vertex, *twins])
+                if polygons is None:
+                    self.report("a polygon needs at least 3 vertices; delete the whole polygon instead")
+                    return
+                self.push(commands.replace_polygons(self.labels, self._selected, polygons, "Delete vertex"),
+                          "Delete vertex")
+                return
             edit = commands.delete_vertex(self.labels, self._selected, pi, ri, vi)
             self.push(edit, "Delete vertex")
             return

@@ -27,6 +27,8 @@ class GhostOutlines:
     def __init__(self, scene: QGraphicsScene):
         self._scene = scene
         self._items: list[QGraphicsPathItem] = []
+        self._selected: list[tuple[QGraphicsPathItem, float, bool]] = []  # (item, copy's x, is outline)
+        self._width: float | None = None
 
     @property
     def items(self) -> list[QGraphicsPathItem]:
@@ -37,11 +39,13 @@ class GhostOutlines:
             if shiboken6.isValid(item) and item.scene() is not None:
                 item.scene().removeItem(item)
         self._items = []
+        self._selected = []
 
     def show(self, annotations, width: float | None, copies=(-1, 1), opacity: float = 1.0) -> None:
         """Draw `annotations` [(annotation, role, selected)] on each copy in `copies`
         (-1 left, +1 right of the real image); width None (or no copies) hides them."""
         self.clear()
+        self._width = width
         if not width or not copies:
             return
         groups: dict[tuple, list] = {}
@@ -55,10 +59,12 @@ class GhostOutlines:
             fill = path_from_rings(rings) if selected else None  # the selection's tint too
             for k in copies:
                 if fill is not None:
-                    self._add(fill, QPen(Qt.PenStyle.NoPen), QBrush(colors.fill_color(role, 60)), k * width, opacity)
-                self._add(outline, pen, QBrush(Qt.BrushStyle.NoBrush), k * width, opacity)
+                    self._add(fill, QPen(Qt.PenStyle.NoPen), QBrush(colors.fill_color(role, 60)), k * width,
+                              opacity, selected, outline=False)
+                self._add(outline, pen, QBrush(Qt.BrushStyle.NoBrush), k * width, opacity, selected)
 
-    def _add(self, path, pen, brush, x: float, opacity: float) -> None:
+    def _add(self, path, pen, brush, x: float, opacity: float, selected: bool = False,
+             outline: bool = True) -> None:
         item = QGraphicsPathItem(path)
         item.setPen(pen)
         item.setBrush(brush)
@@ -68,6 +74,26 @@ class GhostOutlines:
         item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self._scene.addItem(item)
         self._items.append(item)
+        if selected:
+            self._selected.append((item, x, outline))
+
+    def offset_selected(self, dx: float, dy: float) -> None:
+        """Show the selection's copies moved by (dx, dy) while it is dragged."""
+        for item, x, _outline in self._selected:
+            if shiboken6.isValid(item):
+                item.setPos(x + dx, dy)
+
+    def preview_selected(self, polygons) -> None:
+        """Show the selection's copies with `polygons` (a vertex drag in progress: a cut
+        vertex and its other side, seen on the copy in the Seam view, move together)."""
+        if not self._selected or not self._width:
+            return
+        rings = [r for p in polygons for r in p.rings()]
+        outline = path_from_rings(rings, (0.0, float(self._width)))
+        fill = path_from_rings(rings)
+        for item, _x, is_outline in self._selected:
+            if shiboken6.isValid(item):
+                item.setPath(outline if is_outline else fill)
 
     def set_opacity(self, opacity: float) -> None:
         for item in self.items:

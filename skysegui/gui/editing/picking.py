@@ -49,11 +49,28 @@ def _vertex(annotation, point, tolerance) -> Pick | None:
     return None if best is None else best[1]
 
 
-def _edge(annotation, point, tolerance) -> Pick | None:
+def _nearest_shown_edge(ring, point, tolerance, hidden_x) -> tuple[int, np.ndarray] | None:
+    """hit_test.nearest_edge without the edges that run along a line x in `hidden_x`."""
+    if not hidden_x:
+        return hit_test.nearest_edge(ring, point, tolerance)
+    if len(ring) < 2:
+        return None
+    dist, t = hit_test.edge_distances(ring, point)
+    xs, nxt = ring[:, 0], np.roll(ring[:, 0], -1)
+    for x in hidden_x:
+        dist = np.where((xs == x) & (nxt == x), np.inf, dist)
+    i = int(np.argmin(dist))
+    if dist[i] > tolerance:
+        return None
+    a, b = np.asarray(ring[i], dtype=np.float64), np.asarray(ring[(i + 1) % len(ring)], dtype=np.float64)
+    return i, a + (b - a) * t[i]
+
+
+def _edge(annotation, point, tolerance, hidden_x=()) -> Pick | None:
     best: tuple[float, Pick] | None = None
     for pi, polygon in enumerate(annotation.polygons):
         for ri, ring in enumerate(polygon.rings()):
-            hit = hit_test.nearest_edge(ring, point, tolerance)
+            hit = _nearest_shown_edge(ring, point, tolerance, hidden_x)
             if hit is None:
                 continue
             ei, q = hit
@@ -68,12 +85,18 @@ def pick(
     point: Sequence[float],
     tolerance: float,
     selected=None,
+    hidden_x=(),
+    wrap_width: float | None = None,
 ) -> Pick | None:
-    """The thing under `point` (scene units) with `tolerance` in scene units."""
+    """The thing under `point` (scene units) with `tolerance` in scene units. Edges along
+    a vertical line x in `hidden_x` (the 360-degree seam, where the outline is not drawn)
+    are not offered: a click there selects or moves the region, never inserts a vertex.
+    With `wrap_width` (a 360-degree panorama) a region is also picked by its area on the
+    seam line and on the wrapped copies beside the image; vertices only on the image."""
     by_id = {a.id: a for a in annotations}
     current = by_id.get(selected) if selected is not None else None
     if current is not None:
-        hit = _vertex(current, point, tolerance) or _edge(current, point, tolerance)
+        hit = _vertex(current, point, tolerance) or _edge(current, point, tolerance, hidden_x)
         if hit is not None:
             return hit
     nearest: tuple[float, Pick] | None = None
@@ -88,6 +111,18 @@ def pick(
                 nearest = (d, hit)
     if nearest is not None:
         return nearest[1]
+    hit = _inside(annotations, point)
+    if hit is None and wrap_width:
+        # on the seam line itself, or on a wrapped copy of the panorama: the same place
+        # of the image one width over (the pieces of a region drawn across the seam)
+        x, y = float(point[0]), float(point[1])
+        for shifted in (x - wrap_width, x + wrap_width):
+            hit = hit or _inside(annotations, (shifted, y))
+    return hit
+
+
+def _inside(annotations, point) -> Pick | None:
+    """The smallest polygon whose area holds `point`."""
     inside: tuple[float, Pick] | None = None
     for a in annotations:
         for pi, polygon in enumerate(a.polygons):

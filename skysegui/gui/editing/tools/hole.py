@@ -50,16 +50,19 @@ class HoleTool(DrawPolygonTool):
         ed.paint_queue.submit(stroke, True, "Cut hole")
 
     def _containing_polygon(self, ring: np.ndarray):
+        """(annotation id, polygon index) of the one sky polygon that the hole can go into:
+        it holds the ring clear of its holes, and no other sky polygon overlaps the ring
+        (a hole in one of two overlapping skies would leave the other's sky there)."""
         ed = self.editor
-        for annotation in ed.annotations():
-            if ed.role(annotation) != SKY:
+        sky = [(a.id, pi, p) for a in ed.annotations() if ed.role(a) == SKY for pi, p in enumerate(a.polygons)]
+        for aid, pi, polygon in sky:
+            if not _inside(ring, polygon.outer, ed.image_size()[0]):
                 continue
-            for pi, polygon in enumerate(annotation.polygons):
-                if not _inside(ring, polygon.outer, ed.image_size()[0]):
-                    continue
-                if any(_overlap(ring, hole) for hole in polygon.holes):
-                    continue
-                return annotation.id, pi
+            if any(_overlap(ring, hole) for hole in polygon.holes):
+                continue
+            if any(_overlap(ring, other.outer) for oid, opi, other in sky if (oid, opi) != (aid, pi)):
+                return None  # the mask edit cuts it out of every sky region
+            return aid, pi
         return None
 
 

@@ -3,6 +3,11 @@
 A drag changes only the items while the mouse moves; the one undoable edit (MoveVertex
 or MoveAnnotation) is pushed on release, so the model, the label overlay and the undo
 history change once per drag, not once per mouse event.
+
+A region dragged over the seam is cut there (core.annotations.seam.move_on_panorama).
+A vertex where a region drawn across the 360-degree seam was cut (x = 0 or W, with a
+twin at the same height on the other edge: seam_vertices.py) slides along the seam and
+takes its twins with it, so the two sides keep meeting.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
+from skysegui.core.annotations.seam import move_on_panorama
 from skysegui.gui.editing import commands
+from skysegui.gui.editing.seam_vertices import moved_polygons, seam_twins
 from skysegui.gui.editing.tools.base import Tool
 
 
@@ -26,6 +33,8 @@ class SelectTool(Tool):
         self._start = None  # scene point where the drag began
         self._origin = None  # the vertex position before the drag
         self._last = None
+        self._twins: list = []  # seam twins of the dragged vertex (seam_vertices.py)
+        self._twin_x: dict = {}
 
     # --- hover ------------------------------------------------------------------------
     def _show_hover(self, pos) -> None:
@@ -87,6 +96,13 @@ class SelectTool(Tool):
         self._start = (pos.x(), pos.y())
         self._origin = None if origin is None else np.array(origin, dtype=np.float64)
         self._last = None
+        self._twins = []
+        if kind == "vertex":
+            annotation = self.editor.annotation(self.editor.selected_annotation())
+            width = self.editor.image_size()[0]
+            if annotation is not None:
+                self._twins = seam_twins(annotation.polygons, key, width)
+                self._twin_x = {t: float(annotation.polygons[t[0]].rings()[t[1]][t[2], 0]) for t in self._twins}
         self._stack_index = self.editor.undo_stack.index()
         self.editor.hover.clear()
 
@@ -103,6 +119,14 @@ class SelectTool(Tool):
         if self._drag == "vertex":
             dx, dy = pos.x() - self._start[0], pos.y() - self._start[1]
             xy = ed.clamp((self._origin[0] + dx, self._origin[1] + dy))
+            if self._twins:  # a seam vertex: along the seam, its twins with it
+                xy = (float(self._origin[0]), xy[1])
+                moves = {self._key: xy}
+                for twin in self._twins:
+                    item.preview_vertex(*twin, (self._twin_x[twin], xy[1]))
+                    ed.handles.move(twin, (self._twin_x[twin], xy[1]))
+                    moves[twin] = (self._twin_x[twin], xy[1])
+                ed.ghosts.preview_selected(moved_polygons(ed.annotation(ed.selected_annotation()).polygons, moves))
             self._last = xy
             item.preview_vertex(*self._key, xy)
             ed.handles.move(self._key, xy)
@@ -110,6 +134,7 @@ class SelectTool(Tool):
             dx, dy = pos.x() - self._start[0], pos.y() - self._start[1]
             self._last = (dx, dy)
             item.setPos(dx, dy)
+            ed.ghosts.offset_selected(dx, dy)  # its copies beside the image move along
             ed.handles.clear()
         return True
 
@@ -125,12 +150,36 @@ class SelectTool(Tool):
         aid = ed.selected_annotation()
         if kind == "vertex" and last is not None and not np.allclose(last, self._origin):
             pi, ri, vi = key
-            ed.push(commands.move_vertex(ed.labels, aid, pi, ri, vi, last), "Move vertex")
+            if self._twins:
+                moves = {key: last, **{t: (self._twin_x[t], last[1]) for t in self._twins}}
+                ed.push(commands.move_vertices(ed.labels, aid, moves), "Move vertex")
+            else:
+                ed.push(commands.move_vertex(ed.labels, aid, pi, ri, vi, last), "Move vertex")
         elif kind == "polygon" and last is not None and (last[0] != 0 or last[1] != 0):
-            ed.push(commands.move_annotation(ed.labels, aid, last[0], last[1]), "Move polygon")
+            self._push_move(aid, *last)
         else:
             ed.sync_items()
         return True
+
+    def _push_move(self, aid, dx: float, dy: float) -> None:
+        """Move the annotation; on a 360-degree panorama a region that goes over the seam
+        is cut there (its seam pieces joined first), so no part leaves the image."""
+        ed = self.editor
+        width = ed.image_size()[0]
+        polygons = ed.annotation(aid).polygons
+        xs = np.concatenate([r[:, 0] for p in polygons for r in p.rings()]) + dx
+        if not ed.wraps() or (xs.min() >= 0 and xs.max() <= width):
+            ed.push(commands.move_annotation(ed.labels, aid, dx, dy), "Move polygon")
+            return
+        moved = move_on_panorama(polygons, dx, dy, width)
+        if moved is not None:
+            ed.push(commands.replace_polygons(ed.labels, aid, moved, "Move polygon"), "Move polygon")
+            return
+        ed.report("this region runs all the way round the panorama: it moves only up and down")
+        if dy:
+            ed.push(commands.move_annotation(ed.labels, aid, 0.0, dy), "Move polygon")
+        else:
+            ed.sync_items()
 
     def double_click(self, pos, event) -> bool:
         # The first click of a double-click on an edge already inserted the vertex.
