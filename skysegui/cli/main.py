@@ -23,6 +23,7 @@ import warnings
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from skysegui import __version__
+from skysegui.cli.progress import end_progress_line
 from skysegui.core.errors import SkysegError
 from skysegui.core.imageio.model import DecoderWarning
 
@@ -81,6 +82,7 @@ def _one_line_warnings(show_others):
 
     def show(message, category, filename, lineno, file=None, line=None) -> None:
         if issubclass(category, DecoderWarning):
+            end_progress_line()
             print(f"warning: {message}", file=sys.stderr)
         else:
             show_others(message, category, filename, lineno, file, line)
@@ -117,14 +119,17 @@ def _main(argv: list[str] | None) -> int:
         args = build_parser(with_gui_path=False).parse_args(argv)
         return int(args.func(args) or EXIT_OK)
     except SkysegError as exc:
+        end_progress_line()
         if debug:
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        end_progress_line()
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: say so in one line unless --debug
+        end_progress_line()
         if debug:
             traceback.print_exc()
         else:

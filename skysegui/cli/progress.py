@@ -5,6 +5,20 @@ from __future__ import annotations
 import sys
 import time
 
+_unfinished: list = []  # the terminal stream a bar is drawn on, while its line is open
+
+
+def end_progress_line() -> None:
+    """End a bar half-drawn on a terminal, so that the next `error:` or `warning:` line
+    starts a line of its own instead of being glued to the bar."""
+    while _unfinished:
+        stream = _unfinished.pop()
+        try:
+            stream.write("\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
 
 class ProgressBar:
     """Callable as a core ProgressFn: bar(done, total, message)."""
@@ -33,8 +47,11 @@ class ProgressBar:
         ).rstrip()
         if self._tty:
             self.stream.write("\r" + line[:200].ljust(100))
+            _unfinished.clear()
             if final:
                 self.stream.write("\n")
+            else:
+                _unfinished.append(self.stream)
         else:
             self.stream.write(line + "\n")
         self.stream.flush()

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from skysegui.gui.viewer.readout import PixelReadout
+
+WARNING_CHARS = 70  # the first warning shown in the bar is cut here (the tooltip has it all)
+
+
+def short_warning(warning: str, limit: int = WARNING_CHARS) -> str:
+    """A warning for the status bar: a leading folder path cut to the file's name (the
+    name is what the user recognises), then cut to `limit` characters."""
+    head, sep, rest = warning.partition(": ")
+    if sep and ("/" in head or "\\" in head):
+        head = PurePath(head).name or head
+    text = head + sep + rest
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
 
 
 class StatusBar(QStatusBar):
@@ -19,6 +33,7 @@ class StatusBar(QStatusBar):
         self.warnings_label = QLabel("")
         self.warnings_label.setObjectName("statusWarnings")
         self.warnings_label.setStyleSheet("color: #ffb040;")
+        self.warnings_label.setMinimumWidth(40)  # a long warning is clipped, never widens the window
         self.addPermanentWidget(self.warnings_label)
         for label in (self.pixel_label, self.range_label, self.zoom_label):
             label.setObjectName("statusField")
@@ -40,13 +55,14 @@ class StatusBar(QStatusBar):
         )
 
     def set_warnings(self, warnings: list[str]) -> None:
-        """What loading repaired or skipped stays visible (hints are overwritten at once);
-        the tooltip lists every warning."""
+        """What loading repaired or skipped stays visible (hints are overwritten at once):
+        the count and the first warning, naming its file; the tooltip lists every warning."""
         if not warnings:
             self.warnings_label.setText("")
             self.warnings_label.setToolTip("")
             return
-        self.warnings_label.setText(f"⚠ {len(warnings)} warning{'s' if len(warnings) > 1 else ''}")
+        count = f"⚠ {len(warnings)} warning{'s' if len(warnings) > 1 else ''}"
+        self.warnings_label.setText(f"{count}: {short_warning(warnings[0])}")
         shown = warnings[:40]
         more = len(warnings) - len(shown)
         self.warnings_label.setToolTip("\n".join(shown) + (f"\n... and {more} more" if more else ""))

@@ -131,6 +131,49 @@ def png_huge_header(folder: Path, width: int = 300_000, height: int = 150_000, n
     return path
 
 
+def jpg_huge_header(folder: Path, width: int = 60_000, height: int = 60_000, name: str = "huge") -> Path:
+    """A real JPEG whose start-of-frame says `width` x `height` (JPEG's limit is 65535)."""
+    path = good_image(folder, "jpg", name=name)
+    data = bytearray(path.read_bytes())
+    pos = 2
+    while data[pos + 1] not in (0xC0, 0xC1, 0xC2):  # walk the markers to the frame header
+        pos += 2 + struct.unpack(">H", data[pos + 2: pos + 4])[0]
+    struct.pack_into(">HH", data, pos + 5, height, width)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def hdr_huge_header(folder: Path, width: int = 200_000, height: int = 100_000, name: str = "huge") -> Path:
+    """A real Radiance HDR whose resolution line says `width` x `height`."""
+    path = good_image(folder, "hdr", name=name)
+    head, sep, rest = path.read_bytes().partition(b"\n\n")
+    size_line, nl, pixels = rest.partition(b"\n")
+    assert size_line.startswith(b"-Y "), size_line
+    path.write_bytes(head + sep + f"-Y {height} +X {width}".encode() + nl + pixels)
+    return path
+
+
+def tiff_huge_header(folder: Path, width: int = 200_000, height: int = 100_000, name: str = "huge") -> Path:
+    """A real TIFF whose ImageWidth / ImageLength tags say `width` x `height`."""
+    import tifffile
+
+    path = good_image(folder, "tif", name=name)
+    with tifffile.TiffFile(path) as tif:
+        tags = tif.pages[0].tags
+        spots = [(tags[k].valueoffset, tags[k].dtype, v)
+                 for k, v in (("ImageWidth", width), ("ImageLength", height))]
+    data = bytearray(path.read_bytes())
+    for offset, dtype, value in spots:
+        struct.pack_into("<I" if int(dtype) == 4 else "<H", data, offset, value)
+    path.write_bytes(bytes(data))
+    return path
+
+
+#: A header that lies about a huge size, for every format.
+HUGE_HEADERS = {"exr": exr_huge_header, "hdr": hdr_huge_header, "tif": tiff_huge_header,
+                "png": png_huge_header, "jpg": jpg_huge_header}
+
+
 def exr_bad_radiance(folder: Path, name: str = "badvalues") -> tuple[Path, dict[str, int]]:
     """A float EXR holding NaN, +Inf, -Inf and negative values; returns the planted counts."""
     pixels = radiance()

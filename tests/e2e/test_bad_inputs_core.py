@@ -80,7 +80,7 @@ def test_png_renamed_to_exr_says_what_it_really_is(tmp_path):
 
 def test_exr_renamed_to_jpg_says_what_it_really_is(tmp_path):
     path = F.wrong_extension(tmp_path, real="exr", claimed="jpg", name="scan")
-    with pytest.raises(UnsupportedFormatError, match=r"really a OpenEXR.*scan\.exr"):
+    with pytest.raises(UnsupportedFormatError, match=r"really an OpenEXR.*scan\.exr"):
         read_image(path)
 
 

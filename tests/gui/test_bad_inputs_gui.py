@@ -8,6 +8,8 @@ they are listed by messages.open_error_boxes() and closed by the test."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from skysegui.core.imageio import read_image
 from skysegui.core.project import Project
 from skysegui.gui.main_window import MainWindow
 from skysegui.gui.messages import open_error_boxes
+from skysegui.gui.panels.image_list import PATH_ROLE
 from skysegui.gui.settings import AppSettings, ini_settings
 from tests.e2e import _faults as F
 
@@ -97,8 +100,7 @@ IMAGE_FAULTS = {
     "wrong-extension": lambda d: F.wrong_extension(d, real="png", claimed="exr"),
     "unknown-extension": lambda d: F.unknown_extension(d),
     "exr-without-rgb": lambda d: F.exr_without_rgb(d),
-    "exr-huge-header": lambda d: F.exr_huge_header(d),
-    "png-huge-header": lambda d: F.png_huge_header(d),
+    **{f"{fmt}-huge-header": (lambda d, make=make: make(d)) for fmt, make in F.HUGE_HEADERS.items()},
 }
 
 
@@ -110,6 +112,22 @@ def test_a_bad_image_gives_its_message_and_the_app_keeps_working(qtbot, tmp_path
     window.open_path(bad)
     expect_error_box(qtbot, str(expected))
     still_works(qtbot, window, good)
+
+
+def test_a_damaged_jpeg_that_decodes_is_a_status_warning_naming_it(qtbot, tmp_path, window, good):
+    """Garbled scan data: the picture shows (as in any viewer), no error box, and the bar
+    says which file the decoder complained about; the next image clears the warning."""
+    bad = F.corrupt(tmp_path, "jpg", name="garbled")
+    with qtbot.waitSignal(window.fullyLoaded, timeout=WAIT_MS):
+        assert window.open_path(bad)
+    assert not open_error_boxes()
+    info = window.current.image.info
+    assert info.decoder_warnings and window.view.image_size == (info.width, info.height)
+    label = window.status.warnings_label
+    assert label.text().startswith("⚠ 1 warning: garbled.jpg: the JPEG decoder reported damage"), label.text()
+    assert info.decoder_note in label.toolTip()
+    still_works(qtbot, window, good)
+    assert label.text() == ""
 
 
 def test_a_missing_file_is_a_message(qtbot, tmp_path, window, good):
@@ -313,16 +331,21 @@ def test_damaged_weights_are_a_message(qtbot, tmp_path, window, good):
     (missing / WEIGHTS_NAME).unlink()
     aces = F.edit_card(F.copy_model(source, tmp_path / "aces"), input_transform="aces_log")
     corrupt = F.corrupt_weights(F.copy_model(source, tmp_path / "corrupt"))
+    other = F.edit_card(F.copy_model(source, tmp_path / "other-backbone"), backbone="resnet18")
     with qtbot.waitSignal(window.fullyLoaded, timeout=WAIT_MS):
         assert window.open_path(good)
     panel = window.learning.prediction
-    for folder in (missing, aces, corrupt):
-        if folder is corrupt:  # the text holds the h5py message: check what the user needs
+    for folder in (missing, aces, corrupt, other):
+        if folder in (corrupt, other):  # the text holds h5py's or Keras' words: check what the user needs
             predict_with(qtbot, window, folder)
             qtbot.waitUntil(lambda: bool(open_error_boxes()), timeout=WAIT_MS * 4)
-            text = open_error_boxes()[0].text()
+            boxes = open_error_boxes()
+            text = boxes[0].text()
             close_boxes()
+            assert len(boxes) == 1 and boxes[0].windowTitle() != "Unexpected error", text
             assert str(folder / WEIGHTS_NAME) in text and "train the model again" in text
+            if folder is other:
+                assert "does not match the card (Unet + resnet18)" in text
         else:  # found out before any network is built
             with pytest.raises(ModelError) as err:
                 load_model(folder)
@@ -331,3 +354,44 @@ def test_damaged_weights_are_a_message(qtbot, tmp_path, window, good):
         qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
         assert window.actions.predict_current.isEnabled()  # ready for the next try
     still_works(qtbot, window, good)
+
+
+# --- the image list: damaged files are marked before they are opened -------------------------
+def test_thumbnails_mark_damaged_files_in_the_image_list(qtbot, tmp_path):
+    """The real thumbnail worker on real damaged files, feeding the real image list the way
+    the window does: unreadable files get no thumbnail but a sign and the reason on their
+    row; a JPEG that decodes with damage gets both its thumbnail and the sign."""
+    from skysegui.core.tonemap import ToneSettings
+    from skysegui.gui.panels.image_list import STATUS, ImageList
+    from skysegui.gui.viewer.pixmaps import to_pixmap
+    from skysegui.gui.workers.load_worker import ThumbnailLoader
+
+    sound = F.good_image(tmp_path, "exr", name="a_good")
+    truncated = F.truncated(tmp_path, "exr", keep=0.4, name="b_truncated")
+    empty = F.empty(tmp_path, "png", name="c_empty")
+    garbled = F.corrupt(tmp_path, "jpg", name="d_garbled")
+    paths = [sound, truncated, empty, garbled]
+    image_list = ImageList()
+    qtbot.addWidget(image_list)
+    image_list.set_images([(p, p == sound) for p in paths])
+    loader = ThumbnailLoader()
+    thumbnails: list = []
+    loader.thumbnailReady.connect(lambda p, rgb: (thumbnails.append(p), image_list.set_thumbnail(p, to_pixmap(rgb))))
+    loader.thumbnailProblem.connect(image_list.set_problem)
+    loader.load(paths, ToneSettings())
+    qtbot.waitUntil(lambda: image_list.problem(garbled) is not None, timeout=WAIT_MS)
+    assert loader.wait(WAIT_MS)
+    qtbot.wait(20)  # the last queued signals
+    assert thumbnails == [sound, garbled]
+    assert image_list.problem(sound) is None
+    for bad in (truncated, empty):
+        assert image_list.problem(bad) == str(typed_read_error(bad))
+    assert "the JPEG decoder reported damage" in image_list.problem(garbled)
+    items = {Path(i.data(0, PATH_ROLE)): i for i in image_list._items()}
+    for bad in (truncated, empty, garbled):
+        assert not items[bad].icon(STATUS).isNull(), bad.name  # the sign
+        assert bad.name in items[bad].toolTip(STATUS) and bad.name in items[bad].toolTip(0)
+    assert items[sound].icon(STATUS).isNull()
+    image_list.set_labelled(truncated, True)  # editing labels keeps the sign and the reason
+    assert image_list.problem(truncated) and "truncated" in items[truncated].toolTip(STATUS)
+    assert "has labels" in items[truncated].toolTip(STATUS)

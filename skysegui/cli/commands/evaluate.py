@@ -43,11 +43,15 @@ class Pair:
     gt: np.ndarray
 
 
-def read_mask(path: Path) -> np.ndarray:
+PRED_ADVICE = "predict it again or replace the mask"
+GT_ADVICE = "replace it with an undamaged copy of the ground truth"
+
+
+def read_mask(path: Path, advice: str = PRED_ADVICE) -> np.ndarray:
     from skysegui.core.errors import PredictionError
     from skysegui.core.imageio.planes import read_plane
 
-    data = read_plane(path, PredictionError, "predict it again or replace the mask")
+    data = read_plane(path, PredictionError, advice)
     if data.dtype != np.uint8:
         data = (data > 0).astype(np.uint8)  # 16-bit masks: any non-zero is sky
     return data
@@ -94,7 +98,7 @@ def pairs_from_mask_dir(preds: dict[str, Path], gt_dir: Path, sky_value: int, wa
             warnings.append(f"{name}: no ground truth in {gt_dir}; skipped")
             continue
         pred = read_mask(pred_path)
-        gt = _fit(ground_truth_from_png(read_mask(gts[name]), sky_value), pred.shape, name, warnings)
+        gt = _fit(ground_truth_from_png(read_mask(gts[name], GT_ADVICE), sky_value), pred.shape, name, warnings)
         if gt is not None:
             pairs.append(Pair(name, pred > 127, gt))
     return pairs

@@ -86,8 +86,21 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None]:
     return unique, default_out
 
 
+def _load_named(load_model, folder: str):
+    """load_model, with every ModelError naming the model folder the user gave (a card's
+    bad value, e.g. an unknown input transform, is otherwise named without its folder)."""
+    from skysegui.core.errors import ModelError
+
+    try:
+        return load_model(folder)
+    except ModelError as exc:
+        if str(Path(folder)) in str(exc):
+            raise
+        raise ModelError(f"{Path(folder) / 'card.json'}: {exc}") from exc
+
+
 def run(args: argparse.Namespace) -> int:
-    from skysegui.cli.progress import ProgressBar
+    from skysegui.cli.progress import ProgressBar, end_progress_line
     from skysegui.core.errors import CancelledError, PredictionError, SkysegError
     from skysegui.core.predictions import prediction_paths
     from skysegui.ml.model import load_model
@@ -112,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.mode != "fast":
             print("warning: --crf applies to --mode fast only; ignored", file=sys.stderr)
     predictor = Predictor(
-        load_model(args.model),
+        _load_named(load_model, args.model),
         tile=args.tile,
         overlap=args.overlap,
         fast_long_side=args.fast_size,
@@ -131,11 +144,14 @@ def run(args: argparse.Namespace) -> int:
             raise
         except SkysegError as exc:
             failures += 1
-            print(f"error: {path.name}: {exc}", file=sys.stderr)
+            text = str(exc)  # one line naming the file (most messages already do)
+            end_progress_line()
+            print(f"error: {text if path.name in text else f'{path.name}: {text}'}", file=sys.stderr)
             continue
         sky = 100.0 * float(pred.mask.mean())
         print(f"{path.name[:30]:30s} {args.mode:8s} {pred.seconds:8.2f} {sky:6.1f} {pred.uncertainty_score:11.4f}")
     if failures:
-        print(f"error: {failures} of {len(todo)} image(s) failed (see above)", file=sys.stderr)
+        if len(todo) > 1:  # one image: its own error line says it all
+            print(f"error: {failures} of {len(todo)} image(s) failed (see above)", file=sys.stderr)
         return 2
     return 0

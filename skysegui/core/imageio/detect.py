@@ -22,6 +22,12 @@ _NAMES = {"exr": "OpenEXR", "hdr": "Radiance HDR", "tiff": "TIFF", "png": "PNG",
 _EXTENSION_FOR = {"exr": ".exr", "hdr": ".hdr", "tiff": ".tif", "png": ".png", "jpg": ".jpg"}
 
 
+def _a(fmt: str) -> str:
+    """'a PNG', 'an OpenEXR': the format's name with its article."""
+    name = _NAMES[fmt]
+    return f"{'an' if name[0] in 'AEIOU' else 'a'} {name}"
+
+
 def sniff(head: bytes) -> str | None:
     """The format named by a file's first bytes, or None when unknown."""
     if head.startswith(b"\x76\x2f\x31\x01"):
@@ -66,11 +72,11 @@ def check_file(path: str | os.PathLike) -> tuple[Path, str]:
     if actual != expected:
         if actual is None:
             raise UnsupportedFormatError(
-                f"{path.name} has the extension {ext} but its content is not a "
-                f"{_NAMES[expected]} file (unknown content); re-export it as {_NAMES[expected]}"
+                f"{path.name} has the extension {ext} but its content is not "
+                f"{_a(expected)} file (unknown content); re-export it as {_NAMES[expected]}"
             )
         raise UnsupportedFormatError(
-            f"{path.name} has the extension {ext} but is really a {_NAMES[actual]} file; "
+            f"{path.name} has the extension {ext} but is really {_a(actual)} file; "
             f"rename it to {path.stem}{_EXTENSION_FOR[actual]}"
         )
     return path, expected

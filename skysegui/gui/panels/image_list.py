@@ -1,5 +1,8 @@
 """The project's images: name, labelled status, an optional score (uncertainty sorting), filter.
 
+A file the thumbnail worker could not read (or read with decoder complaints) gets a
+warning sign in its status column and the reason in its tooltips, before the user opens it.
+
 Thumbnails are kept at icon size and for at most `thumbnail_limit` images (least recently
 set or shown dropped first, never the current one), so a huge project cannot fill the memory.
 """
@@ -16,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLineEdit,
+    QStyle,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -23,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 1  # why the file is damaged (status column)
 NAME, STATUS, SCORE = 0, 1, 2
 THUMB_SIZE = QSize(72, 36)
 THUMBNAIL_LIMIT = 2000  # icons of 72 x 36 pixels: about 10 kB each
@@ -94,11 +99,10 @@ class ImageList(QWidget):
         self._current = None
         for path, labelled in images:
             item = _Item([Path(path).name, LABELLED if labelled else UNLABELLED, ""])
-            item.setToolTip(STATUS, "has labels" if labelled else "no labels yet")
             item.setTextAlignment(STATUS, Qt.AlignmentFlag.AlignCenter)
             item.setData(NAME, PATH_ROLE, str(path))
-            item.setToolTip(NAME, str(path))
             item.setData(STATUS, PATH_ROLE, bool(labelled))
+            self._set_tooltips(item)
             self.tree.addTopLevelItem(item)
         self._apply_filter()
 
@@ -134,9 +138,33 @@ class ImageList(QWidget):
         item = self._find(path)
         if item is not None:
             item.setText(STATUS, LABELLED if labelled else UNLABELLED)
-            item.setToolTip(STATUS, "has labels" if labelled else "no labels yet")
             item.setData(STATUS, PATH_ROLE, bool(labelled))
+            self._set_tooltips(item)
             self._apply_filter()
+
+    def set_problem(self, path: Path, message: str) -> None:
+        """Mark a damaged file's row: a warning sign, and `message` (naming the file and
+        what is wrong with it) in the row's tooltips."""
+        item = self._find(path)
+        if item is None:
+            return
+        item.setData(STATUS, PROBLEM_ROLE, message)
+        item.setIcon(STATUS, self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        self._set_tooltips(item)
+
+    def problem(self, path: Path) -> str | None:
+        """The message set_problem marked this row with (None for a sound file)."""
+        item = self._find(path)
+        return None if item is None else item.data(STATUS, PROBLEM_ROLE)
+
+    @staticmethod
+    def _set_tooltips(item: QTreeWidgetItem) -> None:
+        labelled = bool(item.data(STATUS, PATH_ROLE))
+        problem = item.data(STATUS, PROBLEM_ROLE)
+        status = "has labels" if labelled else "no labels yet"
+        item.setToolTip(STATUS, f"{status}\n\u26a0 {problem}" if problem else status)
+        path = item.data(NAME, PATH_ROLE)
+        item.setToolTip(NAME, f"{path}\n\u26a0 {problem}" if problem else path)
 
     def set_scores(self, scores: dict[Path, float]) -> None:
         """Per-image scores (e.g. mean prediction uncertainty); sort by clicking the column."""

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from skysegui.core.errors import SkysegError
 from skysegui.core.imageio import read_image, sanitise_inplace
 from skysegui.core.progress import CancelToken
 from skysegui.core.tonemap import DisplayPyramid, ToneSettings, luminance, tonemap
@@ -232,17 +233,24 @@ THUMBNAIL_WIDTH = 128
 
 def make_thumbnail(path: Path, tone: ToneSettings, width: int = THUMBNAIL_WIDTH) -> np.ndarray:
     """A small tone-mapped uint8 RGB picture of an image file (area-averaged, so no aliasing)."""
+    return thumbnail_with_note(path, tone, width)[0]
+
+
+def thumbnail_with_note(path: Path, tone: ToneSettings, width: int = THUMBNAIL_WIDTH) -> tuple[np.ndarray, str]:
+    """make_thumbnail's picture and the decoder's note about a damaged file that still
+    decoded ('' for a sound file), so the image list can mark that row."""
     import cv2
 
-    pixels = read_image(path, dtype=np.float16).pixels
-    small = coarse(pixels, width * 4).astype(np.float32)
+    image = read_image(path, dtype=np.float16)
+    small = coarse(image.pixels, width * 4).astype(np.float32)
     height = max(1, round(width * small.shape[0] / small.shape[1]))
     small = cv2.resize(small, (width, height), interpolation=cv2.INTER_AREA)
-    return tonemap(small, tone)
+    return tonemap(small, tone), image.info.decoder_note
 
 
 class _ThumbSignals(QObject):
     done = Signal(int, str, object)
+    problem = Signal(int, str, str)
 
 
 class _ThumbRunnable(QRunnable):
@@ -257,16 +265,23 @@ class _ThumbRunnable(QRunnable):
             if self.cancel.cancelled:
                 return
             try:
-                rgb = make_thumbnail(path, self.tone)
-            except Exception:  # an unreadable file simply gets no thumbnail; opening it explains
+                rgb, note = thumbnail_with_note(path, self.tone)
+            except SkysegError as exc:  # no thumbnail; the row is marked with the reason
+                self.signals.problem.emit(self.generation, str(path), str(exc))
+                continue
+            except Exception as exc:  # a bug in a decoder: still only this row is affected
+                self.signals.problem.emit(self.generation, str(path), f"cannot be read ({type(exc).__name__}: {exc})")
                 continue
             self.signals.done.emit(self.generation, str(path), rgb)
+            if note:
+                self.signals.problem.emit(self.generation, str(path), note)
 
 
 class ThumbnailLoader(QObject):
     """Makes thumbnails of a project's images one after another, in the background."""
 
     thumbnailReady = Signal(object, object)  # Path, uint8 RGB
+    thumbnailProblem = Signal(object, str)  # Path, why it has no (or a damaged) thumbnail
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -274,6 +289,7 @@ class ThumbnailLoader(QObject):
         self._pool.setMaxThreadCount(1)
         self._signals = _ThumbSignals(self)
         self._signals.done.connect(self._done)
+        self._signals.problem.connect(self._problem)
         self._generation = 0
         self._cancel = CancelToken()
         self.limit = THUMBNAIL_LIMIT
@@ -295,3 +311,7 @@ class ThumbnailLoader(QObject):
     def _done(self, generation: int, path: str, rgb) -> None:
         if generation == self._generation:
             self.thumbnailReady.emit(Path(path), rgb)
+
+    def _problem(self, generation: int, path: str, message: str) -> None:
+        if generation == self._generation:
+            self.thumbnailProblem.emit(Path(path), message)
