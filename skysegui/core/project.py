@@ -4,7 +4,8 @@ predictions and the dataset cache, laid out as docs/architecture.md describes.
 A project can also be opened from a COCO file: its folder becomes the root and the
 file is the labels; images are taken from <root>/images if it exists, else the root.
 Opened from a Label Studio task export, the labels are saved as COCO beside it
-(<name>.coco.json) so the export itself is never overwritten.
+(<name>.coco.json) so the export itself is never overwritten; the next open finds that
+file (and its autosave) and shows the saved edits, not the export again.
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ SETTINGS_NAME = "project.json"
 class Project:
     def __init__(self, root: str | Path, labels_path: str | Path | None = None) -> None:
         self.root = Path(root)
-        self.labels_path = Path(labels_path) if labels_path else self.root / LABELS_NAME
+        #: the labels file the user gave (a COCO file, or a Label Studio export)
+        self.source_path = Path(labels_path) if labels_path else self.root / LABELS_NAME
+        #: where the labels are saved: the source itself when it is COCO; beside a Label
+        #: Studio export, <name>.coco.json (found again on the next open, with its autosave)
+        self.labels_path = self.source_path
+        beside = _beside(self.source_path)
+        if beside.exists() or _autosave_of(beside).exists():
+            self.labels_path = beside
         images = self.root / "images"
         # panoramas live in images/; a folder without one keeps them beside the labels
         self.images_dir = images if images.is_dir() or not self.root.is_dir() else self.root
-        self.autosave_path = self.labels_path.with_name(self.labels_path.stem + ".autosave.json")
+        self.autosave_path = _autosave_of(self.labels_path)
         self.models_dir = self.root / "models"
         self.predictions_dir = self.root / "predictions"
         self.cache_dir = self.root / "cache"
@@ -58,7 +66,7 @@ class Project:
         if not path.is_dir():
             raise ProjectError(f"{path} does not exist; choose a project folder or create one")
         project = cls(path)
-        if not (path / "images").is_dir() and not project.labels_path.exists():
+        if not (path / "images").is_dir() and not project.source_path.exists():
             raise ProjectError(
                 f"{path} is not a project: it has neither an images/ folder nor {LABELS_NAME}; "
                 "create a project there or put the panoramas in images/"
@@ -84,10 +92,20 @@ class Project:
 
     def load_labels(self) -> LoadResult:
         """The labels file (if any), plus an image entry for every panorama not in it yet."""
-        if self.labels_path.exists():
+        if self.labels_path != self.source_path and self.labels_path.exists():
+            # the COCO file saved beside a Label Studio export holds the user's edits
             result = load_labels(self.labels_path, images_dir=self.images_dir)
+            if (self.source_path.exists()
+                    and self.source_path.stat().st_mtime_ns > self.labels_path.stat().st_mtime_ns):
+                result.warnings.append(
+                    f"{self.source_path.name} changed after your edits were last saved to "
+                    f"{self.labels_path.name}: showing your saved edits; to start again from "
+                    f"the new export, rename or delete {self.labels_path.name}"
+                )
+        elif self.source_path.exists():
+            result = load_labels(self.source_path, images_dir=self.images_dir)
             if result.format != "coco":
-                self._save_beside(self.labels_path.with_name(self.labels_path.stem + ".coco.json"))
+                self._save_beside(_beside(self.source_path))
         else:
             result = LoadResult(_empty_labels(), [])
         self._add_missing_images(result)
@@ -95,7 +113,7 @@ class Project:
 
     def _save_beside(self, path: Path) -> None:
         self.labels_path = path
-        self.autosave_path = path.with_name(path.stem + ".autosave.json")
+        self.autosave_path = _autosave_of(path)
 
     def _add_missing_images(self, result: LoadResult) -> None:
         from skysegui.core.imageio import probe_image
@@ -163,6 +181,15 @@ class Project:
 
     def save_settings(self, settings: dict[str, Any]) -> None:
         write_text_atomic(self.settings_path, json.dumps(settings, indent=2), keep_backup=True)
+
+
+def _beside(source: Path) -> Path:
+    """Where the labels of a (non-COCO) label file are saved: <name>.coco.json beside it."""
+    return source.with_name(source.stem + ".coco.json")
+
+
+def _autosave_of(labels_path: Path) -> Path:
+    return labels_path.with_name(labels_path.stem + ".autosave.json")
 
 
 def _empty_labels() -> AnnotationSet:

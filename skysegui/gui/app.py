@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer, qInstallMessageHandler
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -68,9 +68,20 @@ def check_display(screenshot: bool = False) -> None:
     )
 
 
+# Qt lines that say nothing to a user: the offscreen platform (screenshots without a
+# display) cannot resize dock windows to their size hints, which changes nothing here.
+QUIET_QT_MESSAGES = frozenset({"This plugin does not support propagateSizeHints()"})
+
+
+def _qt_message(_mode, _context, message: str) -> None:
+    if message not in QUIET_QT_MESSAGES:
+        print(message, file=sys.stderr)
+
+
 def make_application(screenshot: bool = False) -> QApplication:
     if QApplication.instance() is None:
         check_display(screenshot)
+    qInstallMessageHandler(_qt_message)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
@@ -145,7 +156,20 @@ def _screenshot(app: QApplication, window, path: str | None, out: Path) -> int:
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
     window.fullyLoaded.connect(lambda: QTimer.singleShot(0, loaded))
-    window.loader.failed.connect(lambda exc: fail(str(exc)))
+    def load_failed(exc) -> None:
+        """The picture still shows what the user would see (the error box), then exit 2."""
+        print(f"error: {exc}", file=sys.stderr)
+        result["code"] = 2
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot_failed)
+
+    def shoot_failed() -> None:
+        try:
+            save_window_picture(window, out)
+        except SaveError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+        app.exit(2)
+
+    window.loader.failed.connect(load_failed)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the image to load"))
     QTimer.singleShot(0, start)
     code = app.exec()

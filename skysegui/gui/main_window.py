@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.thumbnailReady.connect(
             lambda path, rgb: self.image_list.set_thumbnail(path, to_pixmap(rgb))
         )
+        self.thumbnails.thumbnailProblem.connect(self.image_list.set_problem)  # a sign on damaged rows
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_load_failed)
         self.image_list.imageActivated.connect(self.show_image)

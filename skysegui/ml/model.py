@@ -367,7 +367,12 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
             "the weights file back"
         )
     config = dataclasses.replace(card.config, encoder_weights=None, mixed_precision=False)
-    model = build_model(config)
+    try:
+        model = build_model(config)
+    except ModelError as exc:  # a card's bad value (e.g. an unknown input transform)
+        if str(folder) in str(exc):
+            raise
+        raise ModelError(f"{folder / CARD_NAME}: {exc}") from exc
     try:
         load_weights_h5(model, weights)
     except (ValueError, OSError, KeyError, IndexError) as exc:

@@ -370,3 +370,25 @@ def test_old_label_studio_exports_without_sizes_use_the_image_on_disk(tmp_path, 
     assert (image.width, image.height) == (1024, 512)
     np.testing.assert_array_equal(sky_mask(old.labels, image.id),
                                   pycocotools_sky(label_studio_dir / "city_coco.json", 0))
+
+
+def test_a_category_that_is_neither_sky_nor_object_is_a_warning_naming_it(tmp_path):
+    from skysegui.core.annotations import load_labels
+
+    square = [[0, 0, 10, 0, 10, 10, 0, 10]]
+    data = {
+        "images": [{"id": 1, "file_name": "pano.exr", "width": 64, "height": 32}],
+        "categories": [{"id": 1, "name": "sky"}, {"id": 2, "name": "cloud"}, {"id": 3, "name": "tree"}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "segmentation": square},
+            {"id": 2, "image_id": 1, "category_id": 2, "segmentation": square},
+            {"id": 3, "image_id": 1, "category_id": 2, "segmentation": square},
+        ],
+    }
+    path = tmp_path / "labels.json"
+    path.write_text(json.dumps(data))
+    result = load_labels(path)
+    about = [w for w in result.warnings if "category" in w]
+    assert len(about) == 1, result.warnings  # 'tree' has no annotations: nothing to say
+    assert "labels.json" in about[0] and "'cloud'" in about[0] and "2 annotation(s)" in about[0]
+    assert len(result.labels.annotations) == 3  # nothing is dropped

@@ -117,3 +117,64 @@ def test_a_label_studio_task_export_is_never_overwritten(tmp_path, label_studio_
     assert tasks.read_bytes() == original
     assert p.labels_path == tmp_path / "city_tasks.coco.json" and p.labels_path.exists()
     assert Project.open(p.labels_path).load_labels().labels == labels
+
+
+def _label_studio_project(tmp_path, label_studio_dir, hdri_dir):
+    """A project folder whose labels.json is a real Label Studio task export."""
+    root = tmp_path / "ls"
+    (root / "images").mkdir(parents=True)
+    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
+    shutil.copy(label_studio_dir / "city_tasks.json", root / "labels.json")
+    return root
+
+
+def _add_square(labels) -> int:
+    (image_id,) = labels.images
+    new_id = labels.new_annotation_id()
+    square = Polygon([[0.0, 300.0], [40.0, 300.0], [40.0, 340.0], [0.0, 340.0]])
+    labels.annotations[new_id] = Annotation(new_id, image_id, next(iter(labels.categories)), [square])
+    return new_id
+
+
+def test_reopening_a_label_studio_project_shows_the_saved_edits(tmp_path, label_studio_dir, hdri_dir):
+    root = _label_studio_project(tmp_path, label_studio_dir, hdri_dir)
+    export = (root / "labels.json").read_bytes()
+    project = Project.open(root)
+    labels = project.load_labels().labels
+    new_id = _add_square(labels)
+    project.save_labels(labels)
+    again = Project.open(root)
+    result = again.load_labels()
+    assert new_id in result.labels.annotations  # the edits, not the export again
+    assert not result.warnings
+    assert again.labels_path == root / "labels.coco.json"
+    assert (root / "labels.json").read_bytes() == export  # the export is never written
+
+
+def test_edits_autosaved_before_the_first_save_of_a_label_studio_project_are_offered(
+        tmp_path, label_studio_dir, hdri_dir):
+    root = _label_studio_project(tmp_path, label_studio_dir, hdri_dir)
+    project = Project.open(root)
+    labels = project.load_labels().labels
+    new_id = _add_square(labels)
+    project.autosave(labels)  # then the program dies before any save
+    again = Project.open(root)
+    assert again.has_recovery()
+    assert new_id in again.recover().labels.annotations
+    again.discard_recovery()  # the user says no: the export is shown, and saved beside it
+    assert new_id not in again.load_labels().labels.annotations
+    assert again.labels_path == root / "labels.coco.json"
+
+
+def test_a_newer_export_beside_the_saved_edits_is_a_warning_not_a_swap(tmp_path, label_studio_dir, hdri_dir):
+    root = _label_studio_project(tmp_path, label_studio_dir, hdri_dir)
+    project = Project.open(root)
+    labels = project.load_labels().labels
+    new_id = _add_square(labels)
+    project.save_labels(labels)
+    saved = (root / "labels.coco.json").stat().st_mtime_ns
+    os.utime(root / "labels.json", ns=(saved + 10**9, saved + 10**9))  # re-exported later
+    result = Project.open(root).load_labels()
+    assert new_id in result.labels.annotations
+    assert any("labels.json changed after your edits" in w and "labels.coco.json" in w
+               for w in result.warnings)

@@ -308,3 +308,18 @@ def test_on_a_terminal_the_error_line_is_not_glued_to_the_progress_bar(tmp_path)
     errors = [line for line in lines if "error:" in line]
     assert len(errors) == 1, text
     assert errors[0].startswith("error: ") and "broken.exr" in errors[0], text
+
+
+def test_screenshot_of_a_project_whose_first_panorama_is_damaged(tmp_path):
+    """`skysegui PROJECT --screenshot out.png`: one error line and exit 2, and the picture
+    is still written (it shows the window as the user would see it)."""
+    images = tmp_path / "proj" / "images"
+    images.mkdir(parents=True)
+    F.corrupt(images, "png", name="a_damaged", seed=0, where="data")
+    F.good_image(images, "exr", name="b_good")
+    out = tmp_path / "shot.png"
+    done = run_cli("--screenshot", out, tmp_path / "proj")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == EXIT_ERROR, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "a_damaged.png" in lines[0], done.stderr
+    assert out.is_file() and out.stat().st_size > 1000

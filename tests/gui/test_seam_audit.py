@@ -563,8 +563,6 @@ def test_label_studio_labels_and_seam_pieces_survive_save_and_reload(qtbot, tmp_
     np.testing.assert_array_equal(union, class_map(labels, image_id) == NON_SKY)
 
 
-@pytest.mark.xfail(strict=True, reason="core/project.py: reopening a project whose labels.json is a Label "
-                   "Studio export loads the export again, not the labels.coco.json saved beside it")
 def test_reopening_a_label_studio_project_shows_the_saved_edits(tmp_path, hdri_dir, label_studio_dir):
     root = tmp_path / "ls"
     (root / "images").mkdir(parents=True)

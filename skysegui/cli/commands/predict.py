@@ -86,19 +86,6 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None]:
     return unique, default_out
 
 
-def _load_named(load_model, folder: str):
-    """load_model, with every ModelError naming the model folder the user gave (a card's
-    bad value, e.g. an unknown input transform, is otherwise named without its folder)."""
-    from skysegui.core.errors import ModelError
-
-    try:
-        return load_model(folder)
-    except ModelError as exc:
-        if str(Path(folder)) in str(exc):
-            raise
-        raise ModelError(f"{Path(folder) / 'card.json'}: {exc}") from exc
-
-
 def run(args: argparse.Namespace) -> int:
     from skysegui.cli.progress import ProgressBar, end_progress_line
     from skysegui.core.errors import CancelledError, PredictionError, SkysegError
@@ -125,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.mode != "fast":
             print("warning: --crf applies to --mode fast only; ignored", file=sys.stderr)
     predictor = Predictor(
-        _load_named(load_model, args.model),
+        load_model(args.model),
         tile=args.tile,
         overlap=args.overlap,
         fast_long_side=args.fast_size,

@@ -52,7 +52,25 @@ def labels_from_data(data, source: str = "labels", images_dir=None, synonyms=Non
         data = tasks_to_coco(data, problems)
         fmt = "label-studio"
     labels = parse_coco(data, problems, images_dir=images_dir, synonyms=synonyms)
+    _warn_roleless_categories(labels, problems)
     return LoadResult(labels, problems.warnings, fmt)
+
+
+def _warn_roleless_categories(labels, problems: Problems) -> None:
+    """A label name that means neither sky nor an object cut out of it (e.g. "cloud") is
+    kept in the file, but its polygons are in no mask and teach the network nothing: say so."""
+    used: dict = {}
+    for annotation in labels.annotations.values():
+        used[annotation.category_id] = used.get(annotation.category_id, 0) + 1
+    for cid, count in used.items():
+        category = labels.categories.get(cid)
+        if category is None or labels.role_of(cid) != 0:
+            continue
+        problems.warn(
+            f"category {category.name!r}",
+            f"is neither sky nor a non-sky object, so its {count} annotation(s) are kept but left "
+            "out of masks and training; rename it 'sky', or 'object' for things in front of the sky",
+        )
 
 
 def load_labels(path, images_dir=None, synonyms=None) -> LoadResult:
