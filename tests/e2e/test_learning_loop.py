@@ -150,8 +150,11 @@ def test_training_and_prediction_run_at_once(qtbot, tmp_path, project):
     target = next(p for p in win.session.images if not win.session.is_labelled(p))
     with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
         win.show_image(target)
-    with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as alone:
+    predictions = []
+    learning.prediction.predictionReady.connect(lambda _path, p: predictions.append(p))
+    with qtbot.waitSignal(learning.prediction.runFinished, timeout=120_000):  # the run, not only its image
         QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    (alone,) = predictions
     first_model = learning.prediction.model_label.text()
 
     ticks = []
@@ -164,10 +167,12 @@ def test_training_and_prediction_run_at_once(qtbot, tmp_path, project):
         assert panel.running
         with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as together:
             QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+            QTest.keyClick(win, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # again, impatient
+            assert "still running" in learning.prediction.status_label.text()  # said, not ignored
         assert panel.running, "the prediction should have finished while training was still on"
     timer.stop()
     assert trained.args[0].name != first_model
     assert len(ticks) > 10, "the window stopped processing events while both threads ran"
     assert together.args[0] == target
     # the same model on the same image: the same mask, whatever else was running
-    assert np.array_equal(together.args[1].mask, alone.args[1].mask)
+    assert np.array_equal(together.args[1].mask, alone.mask)

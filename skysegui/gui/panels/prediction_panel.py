@@ -198,7 +198,8 @@ class PredictionPanel(QWidget):
             self.status_label.setText("Cancelling after the current batch…")
 
     def _start(self, paths: list[Path]) -> None:
-        if self.runner.busy:
+        if self.runner.busy:  # say why nothing starts (Ctrl+R pressed again while busy)
+            self.status_label.setText("A prediction is still running: wait for it or press Cancel")
             return
         if self._model_folder is None:
             self._report(ModelError("choose a trained model first (Model… button)"))
