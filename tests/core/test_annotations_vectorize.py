@@ -95,3 +95,24 @@ def test_empty_and_full_masks():
                                   [[0, 0], [12, 0], [0, 10], [12, 10]])
     with pytest.raises(ValueError):
         mask_to_polygons(np.zeros((2, 2, 3)))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_no_traced_edge_runs_beside_the_seam(seed):
+    """A panorama's left and right edges are the same meridian: an outline edge running
+    half a pixel beside x = 0 or x = W would be drawn as a line at the seam and miss a
+    sliver of the edge column. Traced outlines put such edges onto the seam."""
+    from skysegui.core.annotations import mask_to_polygons, polygons_to_mask
+
+    rng = np.random.default_rng(seed)
+    h, w = 40, 96
+    yy, xx = np.mgrid[0:h, 0:w]
+    a, b, c = rng.uniform(5, 30), rng.uniform(-10, 10), rng.uniform(0.5, 4)
+    mask = (yy < a + b * np.sin(xx / w * 2 * np.pi * c + rng.uniform(0, 6))).astype(np.uint8)
+    polygons = mask_to_polygons(mask, tolerance=0.5)
+    for p in polygons:
+        x = p.outer[:, 0]
+        beside = ((x > 0) & (x <= 0.5)) | ((x < w) & (x >= w - 0.5))
+        assert not (beside & np.roll(beside, -1)).any(), "an edge runs beside the seam"
+    back = polygons_to_mask(polygons, h, w)
+    assert np.array_equal(back[:, 0], mask[:, 0]) and np.array_equal(back[:, -1], mask[:, -1])

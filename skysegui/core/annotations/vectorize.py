@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from skysegui.core.annotations.model import Polygon
+from skysegui.core.annotations.seam import snap_to_seam
 
 _MITER_LIMIT = 2.0  # at most 2 x 0.5 px for sharp corners
 _SMALL_RING_FRACTION = 0.02  # simplification of a ring at most 2 % of its perimeter
@@ -136,7 +137,9 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = 1.0, min_area: float =
                 holes.append(hole)
             child = hierarchy[child, 0]
         polygons.append(Polygon(outer, holes))
-    return polygons
+    # a panorama's left and right edges are one meridian: edges traced half a pixel beside
+    # them go onto them, so no line is drawn at the seam and no sliver of column is lost
+    return snap_to_seam(polygons, width)
 
 
 def _pixel_area(contour: np.ndarray, hole: bool = False) -> float:
