@@ -392,23 +392,3 @@ def test_a_category_that_is_neither_sky_nor_object_is_a_warning_naming_it(tmp_pa
     assert len(about) == 1, result.warnings  # 'tree' has no annotations: nothing to say
     assert "labels.json" in about[0] and "'cloud'" in about[0] and "2 annotation(s)" in about[0]
     assert len(result.labels.annotations) == 3  # nothing is dropped
-
-
-def test_label_studio_sky_drawn_along_the_border_reaches_the_seam(label_studio_dir, hdri_dir):
-    """The real export's sky runs along the image's left and right borders but a pixel
-    inside them (Label Studio stores percentages of clicks near the border): on import such
-    edges are put onto the border, so the sky is continuous across the 360-degree seam."""
-    from skysegui.core.annotations import SKY, load_labels, polygons_to_mask
-
-    labels = load_labels(label_studio_dir / "city_tasks.json", images_dir=hdri_dir).labels
-    (image_id,) = labels.images
-    width, height = labels.images[image_id].width, labels.images[image_id].height
-    sky = [p for a in labels.annotations_for(image_id) if labels.role_of(a.category_id) == SKY
-           for p in a.polygons]
-    for p in sky:
-        x = p.outer[:, 0]
-        beside = ((x > 0) & (x < 1.0)) | ((x > width - 1.0) & (x < width))
-        assert not (beside & np.roll(beside, -1)).any(), "a sky edge runs just inside the border"
-    mask = polygons_to_mask(sky, height, width)
-    assert mask[:, 0].sum() > 0 and mask[:, -1].sum() > 0
-    assert abs(int(mask[:, 0].sum()) - int(mask[:, -1].sum())) <= 0.02 * height  # the seam agrees

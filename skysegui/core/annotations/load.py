@@ -9,7 +9,6 @@ from pathlib import Path
 from skysegui.core.annotations.coco_read import parse_coco
 from skysegui.core.annotations.labelstudio import looks_like_label_studio, tasks_to_coco
 from skysegui.core.annotations.model import AnnotationSet
-from skysegui.core.annotations.seam import snap_to_seam
 from skysegui.core.annotations.validate import Problems
 from skysegui.core.errors import AnnotationError
 
@@ -53,21 +52,8 @@ def labels_from_data(data, source: str = "labels", images_dir=None, synonyms=Non
         data = tasks_to_coco(data, problems)
         fmt = "label-studio"
     labels = parse_coco(data, problems, images_dir=images_dir, synonyms=synonyms)
-    if fmt == "label-studio":
-        _snap_label_studio_borders(labels)
     _warn_roleless_categories(labels, problems)
     return LoadResult(labels, problems.warnings, fmt)
-
-
-def _snap_label_studio_borders(labels) -> None:
-    """Label Studio stores percentages and labellers click near, not on, the image border:
-    a sky edge drawn along the left or right border ends up to a pixel inside it (a gap at
-    the 360-degree seam, drawn as a line there). Edges that run within a pixel of the
-    border are put onto it; single vertices near it are left where they are."""
-    for annotation in labels.annotations.values():
-        image = labels.images.get(annotation.image_id)
-        if image is not None and image.width:
-            annotation.polygons = snap_to_seam(annotation.polygons, float(image.width), tolerance=1.0)
 
 
 def _warn_roleless_categories(labels, problems: Problems) -> None:
