@@ -58,7 +58,7 @@ def _same(s1, s2) -> bool:
 
 @pytest.fixture
 def project(tmp_path):
-    return write_demo_project(tmp_path / "proj", count=8, width=256, height=128, labelled=6, seed=5)
+    return write_demo_project(tmp_path / "proj", count=10, width=256, height=128, labelled=6, seed=5)
 
 
 def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
@@ -85,8 +85,11 @@ def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
     # --- switch to an unlabelled image and predict it with Ctrl+R
     labels = win.session.labels
     unlabelled = [p for p in win.session.images if not win.session.is_labelled(p)]
-    assert unlabelled, "the demo project should keep some images unlabelled"
-    target = unlabelled[0]
+    # an unseen DAY panorama: 100 steps on six images teach a tiny model day skies, not yet
+    # dusk or night ones (an unseen dusk city gave IoU 0.22; how far training goes is tests/ml's job)
+    day = [p for p in unlabelled if "_day_" in p.name]
+    assert day, "the demo project should keep some day panoramas unlabelled"
+    target = day[0]
     with qtbot.waitSignal(win.fullyLoaded, timeout=30000):
         win.show_image(target)
     with qtbot.waitSignal(learning.prediction.predictionReady, timeout=120_000) as predicted:
@@ -96,10 +99,9 @@ def test_train_predict_accept_undo_save(qtbot, tmp_path, project):
     assert learning.current_prediction is prediction
     assert win.view.prediction_overlay.mask is not None  # the overlay shows it
 
-    # How well a tiny model learns is tested in tests/ml; here it only has to find some sky.
     exact = cv2.imread(str(project.root / "truth" / f"{target.stem}.png"), cv2.IMREAD_UNCHANGED)
     assert 0 < prediction.mask.mean() < 1
-    assert _iou(prediction.mask, exact) > 0.3
+    assert _iou(prediction.mask, exact) > 0.5  # 0.74 seen
 
     # --- accept with Ctrl+Return: one undo step, polygons reproduce the prediction
     image_id = win.session.image_id(target)
