@@ -182,21 +182,8 @@ def test_damaged_tiff_header_prints_nothing(tmp_path, capfd):
     assert capfd.readouterr().err == ""
 
 
-def _damaged_but_decodable_jpeg(folder) -> object:
-    for seed in range(10):
-        path = F.corrupt(folder, "jpg", name=f"damaged{seed}", seed=seed, where="data")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DecoderWarning)
-            try:
-                if read_image(path).info.decoder_warnings:
-                    return path
-            except CorruptImageError:
-                continue
-    pytest.fail("no corrupt() seed gave a JPEG that decodes with complaints")
-
-
 def test_damaged_jpeg_opens_with_decoder_warnings(tmp_path, capfd):
-    path = _damaged_but_decodable_jpeg(tmp_path)
+    path = F.decodable_damaged_jpeg(tmp_path)
     capfd.readouterr()
     with pytest.warns(DecoderWarning, match=path.name):
         image = read_image(path)
@@ -210,7 +197,7 @@ def test_damaged_jpeg_opens_with_decoder_warnings(tmp_path, capfd):
 
 
 def test_concurrent_decodes_keep_each_files_warnings(tmp_path, capfd):
-    damaged = _damaged_but_decodable_jpeg(tmp_path)
+    damaged = F.decodable_damaged_jpeg(tmp_path)
     good = F.good_image(tmp_path, "jpg", "good")
     results: dict[str, list[tuple[str, ...]]] = {"damaged": [], "good": []}
 

@@ -77,6 +77,30 @@ def corrupt(folder: Path, fmt: str, name: str = "corrupt", seed: int = 0, where:
     return path
 
 
+def decodable_damaged_jpeg(folder: Path) -> Path:
+    """A JPEG with damaged scan data that libjpeg still decodes (complaining on stderr).
+    Which corrupt() seed gives one is found by reading the candidates with the program's
+    reader (the one exception to "nothing here touches the program's code paths")."""
+    import warnings
+
+    import pytest
+
+    from skysegui.core.errors import CorruptImageError
+    from skysegui.core.imageio import read_image
+    from skysegui.core.imageio.model import DecoderWarning
+
+    for seed in range(10):
+        path = corrupt(folder, "jpg", name=f"damaged{seed}", seed=seed, where="data")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DecoderWarning)
+            try:
+                if read_image(path).info.decoder_warnings:
+                    return path
+            except CorruptImageError:
+                continue
+    pytest.fail("no corrupt() seed gave a JPEG that decodes with complaints")
+
+
 def empty(folder: Path, fmt: str, name: str = "empty") -> Path:
     path = Path(folder) / f"{name}.{fmt}"
     path.write_bytes(b"")

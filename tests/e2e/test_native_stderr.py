@@ -8,14 +8,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import warnings
 from pathlib import Path
 
 import pytest
 
-from skysegui.core.errors import CorruptImageError
-from skysegui.core.imageio import read_image
-from skysegui.core.imageio.model import DecoderWarning
 from skysegui.core.native_stderr import DISABLE_ENV
 from tests.e2e import _faults as F
 
@@ -36,19 +32,6 @@ def _env(**extra: str) -> dict[str, str]:
 def run(args, cwd: Path, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(_command() + [str(a) for a in args], capture_output=True, text=True,
                           timeout=TIMEOUT, cwd=cwd, env=_env(**env))
-
-
-def _jpeg_that_decodes_with_complaints(folder: Path) -> Path:
-    for seed in range(10):
-        path = F.corrupt(folder, "jpg", name=f"pano{seed}", seed=seed, where="data")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DecoderWarning)
-            try:
-                if read_image(path).info.decoder_warnings:
-                    return path
-            except CorruptImageError:
-                continue
-    pytest.fail("no corrupt() seed gave a JPEG that decodes with complaints")
 
 
 CASES = [(fmt, where) for fmt in ("exr", "hdr", "tif", "png") for where in ("data", "header")]
@@ -80,7 +63,7 @@ def test_tonemap_of_damaged_data_is_exactly_one_error_line(tmp_path, fmt):
 
 @pytest.mark.parametrize("command", ["info", "tonemap"])
 def test_damaged_but_decodable_jpeg_is_one_warning_line(tmp_path, command):
-    path = _jpeg_that_decodes_with_complaints(tmp_path)
+    path = F.decodable_damaged_jpeg(tmp_path)
     args = [command, path.name] + (["out.png"] if command == "tonemap" else [])
     done = run(args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

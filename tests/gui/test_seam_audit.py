@@ -39,6 +39,7 @@ from skysegui.gui.editing import commands
 from skysegui.gui.editing.tools.brush import folded_stroke_mask
 from tests.gui._window import make_window, open_and_wait
 from tests.gui.test_seam_editing import at, click, drag
+from tests.gui.test_seam_editing import open_in_seam_view as seam_view
 
 W, H = 1024, 512  # the real panoramas in ../shared/data/hdri
 
@@ -160,14 +161,7 @@ def city(tmp_path, hdri_dir):
 
 
 def open_in_seam_view(qtbot, tmp_path, root, name="settings.ini"):
-    win = make_window(qtbot, tmp_path / name, size=(1200, 700))
-    open_and_wait(qtbot, win, root)
-    win.actions.half_swap.trigger()  # the toolbar's "Seam"
-    assert win.view.half_swap
-    win.activateWindow()
-    qtbot.waitActive(win)
-    win.view.setFocus()
-    return win
+    return seam_view(qtbot, tmp_path, root, name=name, size=(1200, 700))
 
 
 # --- the whole path on a real panorama --------------------------------------------------------------
@@ -353,20 +347,26 @@ def small(tmp_path):
     return root
 
 
+def _window_with_a_cut_vertex(qtbot, tmp_path, small):
+    """Seam view with a polygon drawn across the seam and selected: (window, annotation,
+    index of its piece on the right edge, index of a cut vertex there, that vertex's y)."""
+    win = open_in_seam_view(qtbot, tmp_path, small)
+    draw_ring(win, "polygon", [(200, 20), (300, 30), (300, 90), (200, 100)])
+    (ann,) = win.session.labels.annotations_for(1)
+    right = next(i for i, p in enumerate(ann.polygons) if p.outer[:, 0].max() == SW)
+    ring = ann.polygons[right].outer
+    vi = next(i for i in range(len(ring)) if ring[i, 0] == SW and ring[i, 1] > 60)
+    win.editor.set_tool("select")
+    win.editor.select(ann.id)
+    return win, ann, right, vi, ring[vi, 1]
+
+
 def test_dragging_a_cut_vertex_moves_both_sides_of_the_seam(qtbot, tmp_path, small):
     """The cut points (W, y) and (0, y) are one point of the panorama: dragging one slides
     it along the seam and takes the other along (one undo step), so the region still
     meets itself there and no outline appears along the cut."""
-    win = open_in_seam_view(qtbot, tmp_path, small)
+    win, ann, right, vi, y0 = _window_with_a_cut_vertex(qtbot, tmp_path, small)
     editor, labels = win.editor, win.session.labels
-    draw_ring(win, "polygon", [(200, 20), (300, 30), (300, 90), (200, 100)])
-    (ann,) = labels.annotations_for(1)
-    right = next(i for i, p in enumerate(ann.polygons) if p.outer[:, 0].max() == SW)
-    ring = ann.polygons[right].outer
-    vi = next(i for i in range(len(ring)) if ring[i, 0] == SW and ring[i, 1] > 60)
-    y0 = ring[vi, 1]
-    editor.set_tool("select")
-    editor.select(ann.id)
     shot(win, qtbot, "20_cut_vertex_before")
     one_step(win, lambda: drag(win, [(SW, y0), (SW - 3, y0 + 4), (SW - 6, y0 + 8)]))
     ann = labels.annotations[ann.id]
@@ -415,16 +415,8 @@ def test_while_a_cut_vertex_is_dragged_its_other_side_follows_on_the_copy(qtbot,
 
 
 def test_deleting_a_cut_vertex_deletes_its_other_side_too(qtbot, tmp_path, small):
-    win = open_in_seam_view(qtbot, tmp_path, small)
+    win, ann, right, vi, y0 = _window_with_a_cut_vertex(qtbot, tmp_path, small)
     editor, labels = win.editor, win.session.labels
-    draw_ring(win, "polygon", [(200, 20), (300, 30), (300, 90), (200, 100)])
-    (ann,) = labels.annotations_for(1)
-    right = next(i for i, p in enumerate(ann.polygons) if p.outer[:, 0].max() == SW)
-    ring = ann.polygons[right].outer
-    vi = next(i for i in range(len(ring)) if ring[i, 0] == SW and ring[i, 1] > 60)
-    y0 = ring[vi, 1]
-    editor.set_tool("select")
-    editor.select(ann.id)
     click(win, SW, y0)  # the cut vertex under the cursor
     assert editor.selected_vertex == (right, 0, vi)
     one_step(win, lambda: QTest.keyClick(win.view, Qt.Key.Key_Delete))

@@ -46,7 +46,12 @@ def project(tmp_path):
 
 @pytest.fixture
 def seam_window(qtbot, tmp_path, project):
-    win = make_window(qtbot, tmp_path / "settings.ini")
+    return open_in_seam_view(qtbot, tmp_path, project)
+
+
+def open_in_seam_view(qtbot, tmp_path, project, name="settings.ini", size=(1100, 700)):
+    """The real window on `project`, in Seam view, with the keyboard focus on the view."""
+    win = make_window(qtbot, tmp_path / name, size=size)
     open_and_wait(qtbot, win, project)
     win.actions.half_swap.trigger()  # the toolbar's "Seam"
     assert win.view.half_swap
