@@ -135,7 +135,7 @@ def _screenshot(app: QApplication, window, path: str | None, out: Path) -> int:
         except SaveError as exc:
             fail(str(exc))
             return
-        app.exit(0)
+        app.exit(result["code"])
 
     def start() -> None:
         if not path:
@@ -155,20 +155,13 @@ def _screenshot(app: QApplication, window, path: str | None, out: Path) -> int:
         window.thumbnails.wait(60_000)  # the image list's thumbnails belong in the picture too
         QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
-    window.fullyLoaded.connect(lambda: QTimer.singleShot(0, loaded))
     def load_failed(exc) -> None:
-        """The picture still shows what the user would see (the error box), then exit 2."""
+        """One error line and exit 2, but the picture of the window is still taken."""
         print(f"error: {exc}", file=sys.stderr)
         result["code"] = 2
-        QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot_failed)
+        QTimer.singleShot(SCREENSHOT_SETTLE_MS, shoot)
 
-    def shoot_failed() -> None:
-        try:
-            save_window_picture(window, out)
-        except SaveError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-        app.exit(2)
-
+    window.fullyLoaded.connect(lambda: QTimer.singleShot(0, loaded))
     window.loader.failed.connect(load_failed)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, lambda: fail("timed out waiting for the image to load"))
     QTimer.singleShot(0, start)

@@ -29,9 +29,7 @@ def read_stored(path: str | Path, error: type[SkysegError] = CorruptImageError,
             except Exception as exc:  # tifffile raises many types for damaged data
                 raise CorruptImageError(f"{path} is damaged or truncated ({exc})") from exc
         return decode_opencv(path)[0]
-    except CorruptImageError as exc:
-        if error is CorruptImageError and advice == "copy or export it again":
-            raise
+    except CorruptImageError as exc:  # the caller's error type and advice, the reader's reason
         reason = str(exc).split("; ")[0]
         raise error(f"{reason}; {advice}") from exc
 

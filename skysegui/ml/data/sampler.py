@@ -91,14 +91,7 @@ class CropSampler:
 
     def batches(self, seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Endless (x float32 B x S x S x 3, y float32 B x S x S x 1) batches."""
-        it = self.crops(seed)
-        b, s = self.config.batch_size, self.config.crop
-        while True:
-            xb = np.empty((b, s, s, 3), np.float32)
-            yb = np.empty((b, s, s, 1), np.float32)
-            for k in range(b):
-                xb[k], yb[k, ..., 0] = next(it)
-            yield xb, yb
+        return _stacked(self.crops(seed), self.config.batch_size, self.config.crop)
 
     def dataset(self, seed: int | None = None, batch_size: int | None = None, streams: int = 2):
         """A tf.data.Dataset of batches (global batch size), prefetched.
@@ -118,13 +111,7 @@ class CropSampler:
 
         def gen(stream):
             # whole batches cross into TensorFlow: one hand-over per batch, not per crop
-            it = self.crops(base + 7919 * int(stream))
-            while True:
-                xb = np.empty((b, s, s, 3), np.float32)
-                yb = np.empty((b, s, s, 1), np.float32)
-                for k in range(b):
-                    xb[k], yb[k, ..., 0] = next(it)
-                yield xb, yb
+            return _stacked(self.crops(base + 7919 * int(stream)), b, s)
 
         def one(stream):
             return tf.data.Dataset.from_generator(gen, args=(stream,), output_signature=sig)
@@ -135,6 +122,16 @@ class CropSampler:
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
         return ds.with_options(options).prefetch(2)
+
+
+def _stacked(crops: Iterator, batch: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless (x B x S x S x 3, y B x S x S x 1) float32 batches from a crop iterator."""
+    while True:
+        xb = np.empty((batch, size, size, 3), np.float32)
+        yb = np.empty((batch, size, size, 1), np.float32)
+        for k in range(batch):
+            xb[k], yb[k, ..., 0] = next(crops)
+        yield xb, yb
 
 
 def validation_crops(
