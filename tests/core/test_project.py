@@ -10,6 +10,7 @@ import pytest
 from skysegui.core.annotations import Annotation, Polygon, save_coco
 from skysegui.core.errors import ProjectError
 from skysegui.core.project import Project
+from tests._city import city_project
 
 
 @pytest.fixture
@@ -121,10 +122,7 @@ def test_a_label_studio_task_export_is_never_overwritten(tmp_path, label_studio_
 
 def _label_studio_project(tmp_path, label_studio_dir, hdri_dir):
     """A project folder whose labels.json is a real Label Studio task export."""
-    root = tmp_path / "ls"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
-    shutil.copy(label_studio_dir / "city_tasks.json", root / "labels.json")
+    root = city_project(tmp_path / "ls", hdri_dir, label_studio_dir / "city_tasks.json")
     return root
 
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 from skysegui.core.annotations import SKY, coco_dict, load_labels, sky_mask
 from skysegui.gui.main_window import MainWindow
 from skysegui.gui.settings import AppSettings, ini_settings
+from tests._city import city_project
 
 NO_MOD = Qt.KeyboardModifier.NoModifier
 LEFT = Qt.MouseButton.LeftButton
@@ -24,10 +25,7 @@ LEFT = Qt.MouseButton.LeftButton
 
 @pytest.fixture
 def project(tmp_path, hdri_dir, label_studio_dir):
-    root = tmp_path / "project"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
-    shutil.copy(label_studio_dir / "city_coco.json", root / "labels.json")
+    root = city_project(tmp_path / "project", hdri_dir, label_studio_dir / "city_coco.json")
     return root
 
 

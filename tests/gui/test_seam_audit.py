@@ -33,10 +33,10 @@ from skysegui.core.annotations import (
 )
 from skysegui.core.imageio import write_exr, write_png
 from skysegui.core.predictions import prediction_paths
-from skysegui.core.project import Project
 from skysegui.core.synthetic import write_demo_project
 from skysegui.gui.editing import commands
 from skysegui.gui.editing.tools.brush import folded_stroke_mask
+from tests._city import city_project
 from tests.gui._window import make_window, open_and_wait
 from tests.gui.test_seam_editing import at, click, drag
 from tests.gui.test_seam_editing import open_in_seam_view as seam_view
@@ -153,9 +153,7 @@ def empty_labels(name: str, width: int, height: int) -> AnnotationSet:
 @pytest.fixture
 def city(tmp_path, hdri_dir):
     """A project: the real city panorama, a label file with no annotations yet."""
-    root = tmp_path / "city"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
+    root = city_project(tmp_path / "city", hdri_dir)
     save_coco(empty_labels("city.exr", W, H), root / "labels.json")
     return root
 
@@ -522,10 +520,7 @@ def test_label_studio_labels_and_seam_pieces_survive_save_and_reload(qtbot, tmp_
     side) reads the same sky from the file."""
     from pycocotools.coco import COCO
 
-    root = tmp_path / "ls"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
-    shutil.copy(label_studio_dir / "city_tasks.json", root / "labels.json")
+    root = city_project(tmp_path / "ls", hdri_dir, label_studio_dir / "city_tasks.json")
     win = open_in_seam_view(qtbot, tmp_path, root)
     labels = win.session.labels
     (image_id,) = labels.images
@@ -553,18 +548,3 @@ def test_label_studio_labels_and_seam_pieces_survive_save_and_reload(qtbot, tmp_
         if coco.loadCats([entry["category_id"]])[0]["name"] == "non-sky":
             union |= coco.annToMask(entry)
     np.testing.assert_array_equal(union, class_map(labels, image_id) == NON_SKY)
-
-
-def test_reopening_a_label_studio_project_shows_the_saved_edits(tmp_path, hdri_dir, label_studio_dir):
-    root = tmp_path / "ls"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
-    shutil.copy(label_studio_dir / "city_tasks.json", root / "labels.json")
-    project = Project.open(root)
-    labels = project.load_labels().labels
-    (image_id,) = labels.images
-    edit, new_id = commands.add_polygons(labels, image_id, [Polygon(np.array([[0.0, 300], [40, 300], [40, 340]]))], NON_SKY)
-    edit.apply(labels)
-    project.save_labels(labels)
-    reopened = Project.open(root).load_labels().labels
-    assert new_id in reopened.annotations

@@ -18,14 +18,12 @@ from skysegui.gui.main_window import MainWindow
 from skysegui.gui.messages import open_error_boxes
 from skysegui.gui.session import AUTOSAVE_MS
 from skysegui.gui.settings import AppSettings, ini_settings
+from tests._city import city_project
 
 
 @pytest.fixture
 def project(tmp_path, hdri_dir, label_studio_dir):
-    root = tmp_path / "project"
-    (root / "images").mkdir(parents=True)
-    shutil.copy(hdri_dir / "city.exr", root / "images" / "city.exr")
-    shutil.copy(label_studio_dir / "city_coco.json", root / "labels.json")
+    root = city_project(tmp_path / "project", hdri_dir, label_studio_dir / "city_coco.json")
     return root
 
 
