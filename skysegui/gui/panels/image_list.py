@@ -1,7 +1,8 @@
 """The project's images: name, labelled status, an optional score (uncertainty sorting), filter.
 
 A file the thumbnail worker could not read (or read with decoder complaints) gets a
-warning sign in its status column and the reason in its tooltips, before the user opens it.
+warning sign in its thumbnail's place (over the thumbnail when there is one) and the
+reason in its tooltips, before the user opens it.
 
 Thumbnails are kept at icon size and for at most `thumbnail_limit` images (least recently
 set or shown dropped first, never the current one), so a huge project cannot fill the memory.
@@ -13,7 +14,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtGui import QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -116,6 +117,8 @@ class ImageList(QWidget):
             pixmap = pixmap.scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
                                    Qt.TransformationMode.SmoothTransformation)
             pixmap.setDevicePixelRatio(ratio)
+        if item.data(STATUS, PROBLEM_ROLE):
+            pixmap = self._signed(pixmap)
         item.setIcon(NAME, QIcon(pixmap))
         self._touch_thumbnail(str(Path(path)))
 
@@ -149,8 +152,31 @@ class ImageList(QWidget):
         if item is None:
             return
         item.setData(STATUS, PROBLEM_ROLE, message)
-        item.setIcon(STATUS, self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+        thumbnail = item.icon(NAME)
+        base = None if thumbnail.isNull() else thumbnail.pixmap(THUMB_SIZE)
+        item.setIcon(NAME, QIcon(self._signed(base)))  # in the thumbnail's slot: names stay aligned
         self._set_tooltips(item)
+
+    def _signed(self, thumbnail: QPixmap | None) -> QPixmap:
+        """The warning sign at the right end of the thumbnail slot, over the thumbnail if any."""
+        ratio = max(1.0, self.devicePixelRatioF())
+        out = QPixmap(THUMB_SIZE * ratio)
+        out.setDevicePixelRatio(ratio)
+        out.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(out)
+        if thumbnail is not None:
+            painter.drawPixmap(0, 0, thumbnail.scaled(THUMB_SIZE * ratio, Qt.AspectRatioMode.KeepAspectRatio,
+                                                      Qt.TransformationMode.SmoothTransformation))
+        side = THUMB_SIZE.height()
+        sign = self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
+        sign.paint(painter, THUMB_SIZE.width() - side, 0, side, side)
+        painter.end()
+        return out
+
+    def has_sign(self, path: Path) -> bool:
+        """Whether the row shows the damaged-file sign."""
+        item = self._find(path)
+        return item is not None and bool(item.data(STATUS, PROBLEM_ROLE)) and not item.icon(NAME).isNull()
 
     def problem(self, path: Path) -> str | None:
         """The message set_problem marked this row with (None for a sound file)."""
