@@ -76,7 +76,7 @@ def _training_set(width: int, crops: int, size: int, rng):
 def _trained_small_model(width: int):
     import tf_keras as keras
 
-    from skysegui.ml.model import LoadedModel, ModelCard, preset
+    from skysegui.ml.model import LoadedModel, ModelCard
     from skysegui.ml.toy import small_unet
 
     keras.utils.set_random_seed(SEED)
@@ -85,15 +85,23 @@ def _trained_small_model(width: int):
     lr = keras.optimizers.schedules.CosineDecay(1e-2, TRAIN_STEPS)
     model.compile(keras.optimizers.Adam(lr), "binary_crossentropy")
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    # The card of the default network: 256 px patches (report mode), HDR log input.
-    return LoadedModel(model=model, card=ModelCard(config=preset("default"), name="small-unet"), folder=None)
+    # The card of the default network at native resolution (the three native-resolution
+    # methods are what is compared here): 256 px patches (report mode), HDR log input.
+    return LoadedModel(model=model, card=ModelCard(config=native_default(), name="small-unet"), folder=None)
+
+
+def native_default():
+    """The report's network, run at the image's own resolution (no model scale)."""
+    from skysegui.ml.model import preset
+
+    return preset("default", pixels_per_degree=None)
 
 
 def run() -> list[Row]:
     import skysegui.ml  # noqa: F401
     from skysegui.core.metrics import border_band, iou
     from skysegui.core.synthetic import make_panorama
-    from skysegui.ml.model import LoadedModel, ModelCard, build_model, preset
+    from skysegui.ml.model import LoadedModel, ModelCard, build_model
     from skysegui.ml.predict import Predictor
 
     width = int(os.environ.get("SKYSEGUI_BENCH_WIDTH", "8192"))
@@ -103,7 +111,7 @@ def run() -> list[Row]:
     rows: list[Row] = []
 
     # --- 1. time and memory, default network ---------------------------------------------
-    default = LoadedModel(build_model(preset("default")), ModelCard(config=preset("default")), None)
+    default = LoadedModel(build_model(native_default()), ModelCard(config=native_default()), None)
     predictor = Predictor(default)
     predictor.predict(pixels[:256, :512], mode="quality")  # warm-up: graph and oneDNN set-up
     times, cpus = {}, {}

@@ -1,14 +1,19 @@
-"""Scores of a predicted sky mask against ground truth: IoU, F1 and boundary F-score.
+"""Scores of a predicted sky mask against ground truth: IoU, F1, boundary F-score, Boundary
+IoU and the false-sky fraction.
 
 Ground truth follows the shared data's convention: 0 = not sky, 1 = sky, 255 = ignore
 (a band along the boundary and regions too ambiguous to label). Ignored pixels count
 for nothing. Predictions are binary: anything non-zero is sky (so 0/1 and 0/255 both work).
 
 When neither mask has any sky (an interior), IoU and F1 are 1: the prediction is right.
+IoU barely moves when a skyline is blurred into blobs (the sky's bulk dominates); Boundary
+IoU scores only the pixels near each mask's contour, so it does. For interiors the number
+that matters is the false-sky fraction: the share of valid non-sky pixels called sky.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -43,6 +48,12 @@ class Confusion:
     def recall(self) -> float:
         den = self.tp + self.fn
         return 1.0 if den == 0 else self.tp / den
+
+    @property
+    def false_sky(self) -> float:
+        """fp / (fp + tn): the share of valid non-sky pixels called sky (0 if there are none)."""
+        den = self.fp + self.tn
+        return 0.0 if den == 0 else self.fp / den
 
 
 def _check_shapes(pred: np.ndarray, gt: np.ndarray) -> None:
@@ -117,6 +128,43 @@ def boundary_f_score(pred: np.ndarray, gt: np.ndarray, tolerance: int = 2) -> fl
     return float(2 * precision * recall / (precision + recall))
 
 
+def default_boundary_distance(height: int, width: int) -> int:
+    """Boundary IoU band width: 0.3 % of the image diagonal, at least 2 px.
+
+    2 px at 512x256, 3 px at 1024x512, 27 px at 8192x4096: the same share of the panorama
+    at every resolution, so scores of 1K and 8K predictions compare.
+    """
+    return max(2, round(0.003 * math.hypot(height, width)))
+
+
+def boundary_iou(pred: np.ndarray, gt: np.ndarray, distance: int | None = None) -> float:
+    """Boundary IoU (Cheng et al., CVPR 2021): IoU of the masks' inner contour bands.
+
+    Each mask's band is its own pixels within `distance` px of its contour (the
+    `boundary()` pixels; distance 0 = the one-pixel inner contour, d = a band d + 1 px
+    deep): |(Pd & P) & (Gd & G)| / |(Pd & P) | (Gd & G)|. The default
+    distance is `default_boundary_distance` of the image size. Ignored ground-truth
+    pixels (255) are dropped from both bands, and the ignore band is filled with the
+    prediction (as in `boundary_f_score`) so its edge is no false contour; image edges
+    and the 360-degree seam are no contours. When neither mask has a contour among the
+    valid pixels (an interior without sky, predicted without sky), the score is 1.
+    """
+    _check_shapes(pred, gt)
+    if distance is None:
+        distance = default_boundary_distance(*gt.shape[:2])
+    if distance < 0:
+        raise ValueError(f"boundary distance {distance} is negative")
+    valid = gt != IGNORE
+    p = pred.astype(bool)
+    g = np.where(valid, gt == 1, p)  # gt_filled
+    pb = _near(boundary(p), distance) & p & valid
+    gb = _near(boundary(g), distance) & g & valid
+    union = int(np.count_nonzero(pb | gb))
+    if union == 0:
+        return 1.0
+    return float(np.count_nonzero(pb & gb) / union)
+
+
 @dataclass(frozen=True)
 class ImageScore:
     name: str
@@ -126,12 +174,17 @@ class ImageScore:
     precision: float
     recall: float
     valid_pixels: int
+    boundary_iou: float = float("nan")
+    false_sky: float = float("nan")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def score_image(name: str, pred: np.ndarray, gt: np.ndarray, tolerance: int = 2) -> ImageScore:
+def score_image(
+    name: str, pred: np.ndarray, gt: np.ndarray, tolerance: int = 2, boundary_distance: int | None = None
+) -> ImageScore:
+    """All scores of one image; `boundary_distance` None = `default_boundary_distance`."""
     c = confusion(pred, gt)
     return ImageScore(
         name=name,
@@ -141,12 +194,14 @@ def score_image(name: str, pred: np.ndarray, gt: np.ndarray, tolerance: int = 2)
         precision=c.precision,
         recall=c.recall,
         valid_pixels=c.tp + c.fp + c.fn + c.tn,
+        boundary_iou=boundary_iou(pred, gt, boundary_distance),
+        false_sky=c.false_sky,
     )
 
 
 def mean_scores(scores: list[ImageScore]) -> dict[str, float]:
     """Unweighted mean over images (each panorama counts once, whatever its size)."""
-    keys = ("iou", "f1", "boundary_f", "precision", "recall")
+    keys = ("iou", "f1", "boundary_f", "precision", "recall", "boundary_iou", "false_sky")
     if not scores:
         return {k: float("nan") for k in keys}
     return {k: float(np.mean([getattr(s, k) for s in scores])) for k in keys}

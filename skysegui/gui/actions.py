@@ -28,6 +28,7 @@ ACTION_TABLE: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "toggle_labels": ("Show &Label Overlay", ("L",), "Show or hide the label mask overlay", True),
     "toggle_prediction": ("Show &Prediction Overlay", ("Shift+L",), "Show or hide the prediction overlay", True),
     "auto_exposure": ("&Auto Exposure", ("A",), "Set the exposure from the image", False),
+    "mark_no_sky": ("&No Sky in This Image", ("Ctrl+Shift+N",), "Mark the shown image as labelled with no sky (an interior): its polygons are removed, undoable; training takes it as a negative", False),
     "next_image": ("&Next Image", ("PgDown",), "Open the next image of the list", False),
     "previous_image": ("P&revious Image", ("PgUp",), "Open the previous image of the list", False),
     "train": ("&Train a Model...", ("Ctrl+T",), "Show the training panel: train a U-Net on the labelled images", False),

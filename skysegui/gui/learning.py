@@ -23,6 +23,7 @@ from skysegui.gui.messages import show_error
 from skysegui.gui.panels.prediction_panel import PredictionPanel
 from skysegui.gui.panels.training_panel import TrainingPanel
 from skysegui.ml.model import list_models  # no TensorFlow import until a model is built
+from skysegui.ml.model_status import model_learnt, model_problem
 
 ACCEPT_TOLERANCE_PX = 0.5  # polygon simplification of an accepted prediction (px)
 ACCEPT_MIN_AREA_PX = 4.0  # specks smaller than this (px²) are dropped
@@ -130,8 +131,9 @@ class LearningPanels(QObject):
         self.prediction.set_images(list(s.images))
         self.prediction.set_output_dir(None if project is None else project.predictions_dir)
         models = [] if project is None else list_models(project.models_dir)
-        if models:
-            self.prediction.set_model(models[0])  # the newest
+        working = [m for m in models if model_learnt(m)]
+        if working or models:
+            self.prediction.set_model((working or models)[0])  # the newest that learnt
 
     def _on_image_shown(self, path: Path) -> None:
         self.prediction.set_current_image(path)
@@ -148,8 +150,19 @@ class LearningPanels(QObject):
 
     # --- training ------------------------------------------------------------------------
     def _on_model_trained(self, folder: Path) -> None:
-        self.prediction.set_model(folder)
-        self.window.status.hint(f"New model {Path(folder).name} is ready: predict with it (Ctrl+R)", 10000)
+        """A model that learnt becomes the prediction model; one that did not is listed
+        (the user may still pick it) but never replaces the current one behind their back."""
+        folder = Path(folder)
+        if model_learnt(folder) or self.prediction.model_folder is None:
+            self.prediction.set_model(folder)
+        else:
+            self.prediction.refresh_models()
+        if model_learnt(folder):
+            self.window.status.hint(f"New model {folder.name} is ready: predict with it (Ctrl+R)", 10000)
+        else:
+            self.window.status.hint(
+                f"Model {folder.name} is not usable yet: {model_problem(folder)}. "
+                "Train longer or label more images", 15000)
 
     def _show_training(self) -> None:
         self.training_dock.show()
@@ -212,7 +225,10 @@ class LearningPanels(QObject):
         image_id = w.session.image_id(path)
         edit, count = replace_with_regions(w.session.labels, image_id, polygons)
         w.undo_stack.push(EditCommand(w.editor, w.session.labels, image_id, edit, "Accept prediction"))
-        w.status.hint(f"Accepted the prediction as {count} sky polygons (Ctrl+Z undoes)", 8000)
+        if count:
+            w.status.hint(f"Accepted the prediction as {count} sky polygons (Ctrl+Z undoes)", 8000)
+        else:
+            w.status.hint("Accepted the prediction: no sky, marked as labelled (Ctrl+Z undoes)", 8000)
         self.accepted.emit(count)
 
     def shutdown(self, timeout_ms: int = 30_000) -> None:

@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from skysegui import __version__
-from skysegui.core.errors import ProjectError, SkysegError
+from skysegui.core.errors import EditError, ProjectError, SkysegError
 from skysegui.core.tonemap import auto_exposure
 from skysegui.gui.actions import build_actions, shortcuts_dialog
+from skysegui.gui.editing.commands import EditCommand, mark_no_sky
 from skysegui.gui.editing.editor import LabelEditor
 from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 from skysegui.gui.learning import LearningPanels
@@ -174,6 +175,8 @@ class MainWindow(QMainWindow):
         tools_menu.addActions(tools)
         edit_menu.addSeparator()
         edit_menu.addActions([x for x in editor_actions if not x.isCheckable() and not x.isSeparator()])
+        edit_menu.addSeparator()
+        edit_menu.addAction(a.mark_no_sky)
         for action in tools:
             action.setIconText(TOOL_SHORT_NAMES.get(action.data(), action.iconText()))
         toolbar.addActions(tools)
@@ -211,6 +214,7 @@ class MainWindow(QMainWindow):
         )
         self.layers_panel.styleChanged.connect(self._sync_layer_actions)
         a.auto_exposure.triggered.connect(self.auto_exposure)
+        a.mark_no_sky.triggered.connect(self.mark_no_sky)
         a.next_image.triggered.connect(lambda: self._step_image(1))
         a.previous_image.triggered.connect(lambda: self._step_image(-1))
         a.about.triggered.connect(self._about)
@@ -385,6 +389,31 @@ class MainWindow(QMainWindow):
         self._label_timer.start()
         if self.current is not None:
             self.image_list.set_labelled(self.current.path, self.session.is_labelled(self.current.path))
+
+    def mark_no_sky(self) -> bool:
+        """Edit > No Sky in This Image: the shown image's polygons removed and the image
+        flagged labelled ("skysegui_labelled"), one undo step. Returns whether it was done."""
+        s = self.session
+        if self.current is None:
+            what = "wait until it is loaded" if self.current_path is not None else "open one first"
+            self.status.hint(f"No image to mark: {what}", 6000)
+            return False
+        image_id = s.image_id(self.current.path)
+        if image_id is None:
+            self.status.hint("This image has no labels: open its project folder (or COCO file) to label it", 6000)
+            return False
+        if s.labels.is_labelled(image_id) and not s.labels.annotations_for(image_id):
+            self.status.hint("Already labelled: no sky", 4000)
+            return False
+        try:
+            edit = mark_no_sky(s.labels, image_id)
+            self.undo_stack.push(EditCommand(self.editor, s.labels, image_id, edit, edit.text))
+        except EditError as exc:
+            show_error(self, exc)
+            return False
+        self.image_list.set_labelled(self.current.path, s.is_labelled(self.current.path))
+        self.status.hint("Marked as labelled: no sky (Ctrl+Z undoes)", 8000)
+        return True
 
     def save(self) -> bool:
         try:

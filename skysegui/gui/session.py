@@ -111,8 +111,9 @@ class Session(QObject):
         return None if record is None else record.id
 
     def is_labelled(self, path: Path) -> bool:
+        """Has annotations, or is flagged labelled ("no sky here"): AnnotationSet.is_labelled."""
         image_id = self.image_id(path)
-        return image_id is not None and bool(self.labels.annotations_for(image_id))
+        return image_id is not None and self.labels.is_labelled(image_id)
 
     # --- open / close ------------------------------------------------------------
     def open(self, path: str | Path) -> bool:

@@ -64,6 +64,12 @@ class ModelConfig:
     # BatchNorm momentum; None keeps the backbone's (MobileNetV2: 0.999). A short run from
     # scratch needs ~0.9, or the inference-time statistics lag far behind the weights.
     bn_momentum: float | None = None
+    # The scale the network works at, in pixels per degree of the panorama (an
+    # equirectangular image W px wide has W / 360). Training resamples every labelled
+    # image to it and prediction resamples every panorama to it, then brings the mask back
+    # to full resolution edge-aware: an 8K panorama gets the mask of its 2K copy, sharper.
+    # None: native resolution (the report's way; tiles of an 8K image lose their context).
+    pixels_per_degree: float | None = None
 
     def validate(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -73,6 +79,11 @@ class ModelConfig:
         if self.input_transform not in INPUT_TRANSFORMS:
             raise ModelError(
                 f"unknown input transform {self.input_transform!r}: choose one of {', '.join(INPUT_TRANSFORMS)}"
+            )
+        if self.pixels_per_degree is not None and not 0.05 <= self.pixels_per_degree <= 100:
+            raise ModelError(
+                f"scale {self.pixels_per_degree} px/degree is out of range: use e.g. 1.42 "
+                "(a 512 px wide panorama) to 22.8 (8K), or none for native resolution"
             )
         multiple = size_multiple(self)
         if self.patch_size <= 0 or self.patch_size % multiple:
@@ -103,12 +114,21 @@ class ModelConfig:
         return cls(**kw)
 
 
+def panorama_width(pixels_per_degree: float) -> int:
+    """Width of a 360-degree panorama at this scale (512 px at 1.42 px/degree)."""
+    return max(1, int(round(360.0 * pixels_per_degree)))
+
+
 PRESETS: dict[str, ModelConfig] = {
-    # The pipeline report's network.
-    "default": ModelConfig(arch="Unet", backbone="resnet34", decoder="upsampling"),
-    # Small enough to train on a laptop CPU.
+    # The pipeline report's network, at 1024 px panorama width (2.8 px/degree).
+    "default": ModelConfig(arch="Unet", backbone="resnet34", decoder="upsampling",
+                           pixels_per_degree=1024 / 360),
+    # Small enough to train on a laptop CPU: a 256 px crop at 512 px panorama width spans
+    # the whole height (zenith to nadir) and a quarter of the horizon, so every crop has
+    # the context that tells sky from a white wall; the edge comes from the full-resolution
+    # edge-aware upsampling at prediction.
     "cpu": ModelConfig(arch="Unet", backbone="mobilenetv2", decoder="upsampling",
-                       decoder_filters=(128, 64, 32, 16, 16)),
+                       decoder_filters=(128, 64, 32, 16, 16), pixels_per_degree=512 / 360),
     # For tests and demos: a few seconds per hundred steps on small crops.
     "tiny": ModelConfig(arch="Unet", backbone="mobilenetv2", decoder="upsampling",
                         patch_size=64, decoder_filters=(32, 16, 16, 8, 8), bn_momentum=0.9),
@@ -264,7 +284,19 @@ class ModelCard:
     date: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
     epoch: int = 0  # epochs completed when these weights were saved
     notes: list[str] = field(default_factory=list)  # e.g. the from-scratch message
+    # {"status": "ok" | "trivial" | "unstable", "message": ...} (skysegui.ml.quality)
+    verdict: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys survive a round trip
+
+    @property
+    def learnt(self) -> bool:
+        """False when training judged this model no better than a constant mask (or
+        unstable). Cards without a verdict (older ones) count as learnt."""
+        return self.verdict.get("status", "ok") == "ok"
+
+    @property
+    def pixels_per_degree(self) -> float | None:
+        return self.config.pixels_per_degree
 
     @property
     def input_transform(self) -> str:
@@ -289,6 +321,8 @@ class ModelCard:
             "date": self.date,
             "epoch": self.epoch,
             "notes": self.notes,
+            "verdict": self.verdict,
+            "pixels_per_degree": self.config.pixels_per_degree,
             "weights": WEIGHTS_NAME,
         }
         d.update({k: v for k, v in self.extra.items() if k not in d})
@@ -305,7 +339,8 @@ class ModelCard:
                 "restore the card from a backup"
             ) from exc
         own = {"card_version", "name", "architecture", "backbone", "decoder", "input_transform",
-               "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights"}
+               "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights",
+               "verdict", "pixels_per_degree"}
         return cls(
             config=config,
             name=str(d.get("name", "")),
@@ -314,6 +349,7 @@ class ModelCard:
             date=str(d.get("date", "")),
             epoch=int(d.get("epoch", 0)),
             notes=list(d.get("notes") or []),
+            verdict=dict(d.get("verdict") or {}) if isinstance(d.get("verdict"), dict) else {},
             extra={k: v for k, v in d.items() if k not in own},
         )
 

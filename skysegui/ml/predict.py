@@ -1,5 +1,10 @@
 """Sky prediction for whole panoramas: tiled and blended, fast, or the report's baseline.
 
+A model trained at a scale (card: pixels_per_degree, the default for new models) is run
+at that scale in every mode (predict_at_scale): the panorama is resampled to it, predicted,
+and the mask brought back to full resolution with the edge-aware upsampling below.
+Models without a scale (older ones) run at the image's own resolution, as follows.
+
 Modes:
   quality  full-resolution overlapping tiles blended with a Hann window into running
            sums (core.tiling), the panorama wrap-padded left and right so the
@@ -202,7 +207,9 @@ class Predictor:
             raise PredictionError(f"unknown prediction mode {mode!r}: use one of {', '.join(MODES)}")
         pixels, is_hdr = pixels_of(image)
         t0 = time.perf_counter()
-        if mode == "quality":
+        if self.card.config.pixels_per_degree is not None:
+            prob = self.predict_at_scale(pixels, is_hdr, mode, progress, cancel)
+        elif mode == "quality":
             prob = self.predict_quality(pixels, progress, cancel)
         elif mode == "fast":
             prob = self.predict_fast(pixels, is_hdr, progress, cancel)
@@ -211,6 +218,31 @@ class Predictor:
         return Prediction.from_prob(
             prob, self.threshold, mode=mode, seconds=time.perf_counter() - t0
         )
+
+    def predict_at_scale(self, pixels, is_hdr=True, mode="quality", progress=None, cancel=None) -> np.ndarray:
+        """The model's contract: the panorama at the scale it was trained at, whatever its
+        resolution, then the mask brought back to full resolution by the edge-aware filter.
+
+        quality: overlapping tiles wrapped round the seam, averaged with the mirrored
+        panorama's prediction; fast: one pass; report: non-overlapping patches.
+        """
+        from skysegui.ml.data.scale import resample_linear, scaled_size
+
+        h, w = pixels.shape[:2]
+        sh, sw = scaled_size(h, w, self.card.config.pixels_per_degree)
+        small = resample_linear(pixels, sh, sw)
+        if mode == "report":
+            prob = self.predict_report(small, progress, cancel)
+        else:
+            prob = self.predict_quality(small, progress, cancel)
+            if mode == "quality":
+                check(cancel)
+                mirrored = self.predict_quality(np.ascontiguousarray(small[:, ::-1]), progress, cancel)
+                prob = 0.5 * (prob + mirrored[:, ::-1])
+        check(cancel)
+        if (sh, sw) == (h, w):
+            return prob
+        return refine.upsample(prob, refine.guide_image(pixels, hdr=is_hdr), self.upsampler)
 
     def predict_quality(self, pixels, progress=None, cancel=None) -> np.ndarray:
         h, w = pixels.shape[:2]

@@ -30,3 +30,35 @@ def test_a_patch_size_the_network_cannot_take_is_one_error_line(tmp_path, capsys
     assert code == 2
     assert err.startswith("error: patch size 100") and "multiple of 32" in err
     assert not (project.root / "models").exists() or not any((project.root / "models").iterdir())
+
+
+def test_without_a_config_the_defaults_are_the_machines_run_defaults():
+    from skysegui.ml.defaults import run_defaults
+
+    d = run_defaults()
+    config = train_command.build_config(_parse("--project", "x"))
+    assert (config.epochs, config.steps_per_epoch, config.batch_size) == (d.epochs, d.steps_per_epoch, d.batch_size)
+    assert config.time_budget_min == d.time_budget_min
+    assert config.model.backbone == ("mobilenetv2" if d.preset == "cpu" else "resnet34")
+    assert train_command.build_config(_parse("--project", "x", "--budget", "2")).time_budget_min == 2
+
+
+def test_train_prints_the_score_beside_the_baselines_and_warns_when_nothing_was_learnt(tmp_path, capsys):
+    import json
+
+    from skysegui.core.project import Project
+
+    project = write_demo_project(tmp_path / "p", count=4, width=256, height=128, labelled=3, seed=2)
+    code = main(["train", "--project", str(project.root), "--preset", "tiny", "--epochs", "1", "--steps", "3",
+                 "--batch-size", "4", "--learning-rate", "1e-12", "--budget", "0", "--name", "stuck"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "all sky" in out and "no sky" in out and "mIoU" in out
+    assert "warning: the model" in err and "has not learned yet" in err
+    card = json.loads((project.models_dir / "stuck" / "card.json").read_text())
+    assert card["verdict"]["status"] == "trivial"
+    # the next run does not start from it: nothing to fine-tune, so from scratch
+    args = _parse("--project", str(project.root), "--preset", "tiny")
+    config = train_command.build_config(args)
+    train_command.choose_start(args, config, Project.open(project.root))
+    assert config.init_from == ""

@@ -1,4 +1,5 @@
-"""`skysegui evaluate`: IoU, F1 and boundary F-score of predicted masks against ground truth.
+"""`skysegui evaluate`: IoU, F1, boundary F-score, Boundary IoU and false-sky fraction of
+predicted masks against ground truth.
 
 Ground truth is either a folder of mask images named like the panoramas (0 / 1 sky /
 255 ignore, the shared data's convention; --gt-sky-value 255 for plain 0/255 masks) or a
@@ -21,10 +22,12 @@ MASK_SUFFIX = ".mask.png"
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate",
-        help="score predicted masks against ground truth (IoU, F1, boundary F)",
+        help="score predicted masks against ground truth (IoU, F1, boundary F, Boundary IoU, false sky)",
         description="Score every <stem>.mask.png in --pred against the ground truth of the "
         "same image: a mask folder (0 = not sky, 1 = sky, 255 = ignore) or a COCO/Label Studio "
-        "file. Prints one row per image and the mean.",
+        "file. Prints one row per image and the unweighted mean. BIoU (Boundary IoU) is the IoU "
+        "of only the pixels near each mask's skyline, so a blobby skyline scores low even when IoU "
+        "is high; 'false sky' is the share of valid non-sky pixels called sky.",
     )
     p.add_argument("--pred", required=True, help="folder with <stem>.mask.png predictions")
     p.add_argument("--gt", required=True, help="ground-truth mask folder, or a COCO / Label Studio JSON file")
@@ -32,6 +35,9 @@ def register(subparsers) -> None:
     p.add_argument("--gt-sky-value", type=int, default=1,
                    help="value of sky in ground-truth masks (default 1; 255 for plain 0/255 masks)")
     p.add_argument("--tolerance", type=int, default=2, help="boundary F-score tolerance in px (default 2)")
+    p.add_argument("--boundary-distance", type=int, default=None, metavar="PX",
+                   help="Boundary IoU band width in px (default: 0.3%% of each image's diagonal, at least 2: "
+                   "2 px at 512x256, 3 at 1024x512, 27 at 8192x4096)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=run)
 
@@ -129,6 +135,12 @@ def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
 
     if args.tolerance < 0:
         raise PredictionError(f"--tolerance {args.tolerance} is negative: give a distance in px (default 2)")
+    boundary_distance = args.boundary_distance
+    if boundary_distance is not None and boundary_distance < 0:
+        raise PredictionError(
+            f"--boundary-distance {boundary_distance} is negative: give a distance in px "
+            "(or leave it out for 0.3% of each image's diagonal)"
+        )
     if not 0 <= args.gt_sky_value <= 255:
         raise PredictionError(f"--gt-sky-value {args.gt_sky_value} is not an 8-bit value: use 1 or 255")
     preds = prediction_masks(Path(args.pred))
@@ -145,20 +157,30 @@ def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
             f"no prediction in {args.pred} has ground truth in {gt}: names must match (<stem>.mask.png "
             "against <stem>.png or the label file's image names)"
         )
-    scores = [score_image(p.name, p.pred, p.gt, args.tolerance) for p in pairs]
+    scores = [score_image(p.name, p.pred, p.gt, args.tolerance, boundary_distance) for p in pairs]
     return scores, mean_scores(scores), warnings
 
 
+COLUMNS = (  # (heading, key of ImageScore / mean_scores)
+    ("IoU", "iou"),
+    ("F1", "f1"),
+    ("BF", "boundary_f"),
+    ("BIoU", "boundary_iou"),
+    ("prec", "precision"),
+    ("recall", "recall"),
+    ("false sky", "false_sky"),
+)
+
+
+def _row(label: str, values) -> str:
+    return f"{label[:30]:30s} " + " ".join(f"{v:{max(7, len(h))}.4f}" for (h, _), v in zip(COLUMNS, values, strict=True))
+
+
 def format_table(scores, mean: dict) -> str:
-    lines = [f"{'image':30s} {'IoU':>7s} {'F1':>7s} {'BF':>7s} {'prec':>7s} {'recall':>7s}"]
+    lines = [f"{'image':30s} " + " ".join(f"{h:>{max(7, len(h))}s}" for h, _ in COLUMNS)]
     for s in scores:
-        lines.append(
-            f"{s.name[:30]:30s} {s.iou:7.4f} {s.f1:7.4f} {s.boundary_f:7.4f} {s.precision:7.4f} {s.recall:7.4f}"
-        )
-    lines.append(
-        f"{'mean (' + str(len(scores)) + ' images)':30s} {mean['iou']:7.4f} {mean['f1']:7.4f} "
-        f"{mean['boundary_f']:7.4f} {mean['precision']:7.4f} {mean['recall']:7.4f}"
-    )
+        lines.append(_row(s.name, [getattr(s, k) for _, k in COLUMNS]))
+    lines.append(_row(f"mean ({len(scores)} images)", [mean[k] for _, k in COLUMNS]))
     return "\n".join(lines)
 
 

@@ -10,10 +10,12 @@ from skysegui.core.annotations.edits import (
     AddVertex,
     DeleteAnnotation,
     DeleteVertex,
+    MarkNoSky,
     MoveAnnotation,
     MoveVertex,
     ReplaceAnnotations,
     SetCategory,
+    SetLabelled,
     paint_edit,
     subtract_edit,
     union_edit,
@@ -21,6 +23,7 @@ from skysegui.core.annotations.edits import (
 from skysegui.core.annotations.from_masks import binary_sky, labels_from_masks
 from skysegui.core.annotations.load import LoadResult, labels_from_data, load_labels
 from skysegui.core.annotations.model import (
+    LABELLED_KEY,
     Annotation,
     AnnotationSet,
     Category,
@@ -33,13 +36,13 @@ from skysegui.core.annotations.seam import split_polygon, split_polygons, split_
 from skysegui.core.annotations.vectorize import mask_to_polygons
 
 __all__ = [
-    "SKY", "NON_SKY", "DEFAULT_SYNONYMS",
+    "SKY", "NON_SKY", "DEFAULT_SYNONYMS", "LABELLED_KEY",
     "Category", "Polygon", "Annotation", "ImageRecord", "AnnotationSet", "LoadResult",
     "load_labels", "labels_from_data", "save_coco", "coco_dict",
     "polygons_to_mask", "class_map", "sky_mask", "region_mask", "mask_to_polygons",
     "labels_from_masks", "binary_sky", "clean_name", "name_key", "index_images",
     "AddVertex", "MoveVertex", "DeleteVertex", "AddAnnotation", "DeleteAnnotation",
     "MoveAnnotation", "SetCategory", "ReplaceAnnotations", "paint_edit", "union_edit",
-    "subtract_edit",
+    "subtract_edit", "SetLabelled", "MarkNoSky",
     "split_ring", "split_polygon", "split_polygons",
 ]

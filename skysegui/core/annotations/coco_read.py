@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from skysegui.core.annotations.model import (
+    LABELLED_KEY,
     Annotation,
     AnnotationSet,
     Category,
@@ -139,6 +140,8 @@ def _read_images(labels: AnnotationSet, entries: list, problems: Problems,
             first = by_key[key]
             problems.warn(where, f"is the same file as image {first!r}; its labels are merged into it")
             aliases[iid] = first
+            if entry.get(LABELLED_KEY) is True:  # "labelled (no sky)" is merged too
+                labels.images[first].extra[LABELLED_KEY] = True
             # its labels may have been drawn at another size than the first entry's
             aw, ah = as_size(entry.get("width")), as_size(entry.get("height"))
             kept = labels.images[first]

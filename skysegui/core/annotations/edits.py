@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from skysegui.core.annotations.categories import NON_SKY, SKY
-from skysegui.core.annotations.model import Annotation, AnnotationSet, Id, Polygon
+from skysegui.core.annotations.model import LABELLED_KEY, Annotation, AnnotationSet, Id, Polygon
 from skysegui.core.annotations.raster import polygons_to_mask, region_mask
 from skysegui.core.annotations.vectorize import mask_to_polygons
 from skysegui.core.errors import EditError
@@ -271,6 +271,62 @@ class ReplaceAnnotations:
         for ann in self.add:
             labels.annotations.pop(ann.id, None)
         self.revert_removed(labels)
+
+
+# --- the image's "labelled" flag ---------------------------------------------------------------
+@dataclass
+class SetLabelled:
+    """Set (or clear) the image record's `"skysegui_labelled"` flag.
+
+    The record's `extra` dict is replaced, not changed in place, and revert puts the old
+    dict back: the flag's presence, value and position come back exactly."""
+
+    image_id: Id
+    labelled: bool = True
+    old: dict | None = field(default=None, repr=False)
+    text: str = "Mark as labelled"
+
+    def apply(self, labels: AnnotationSet) -> None:
+        record = _record(labels, self.image_id)
+        self.old = record.extra
+        extra = dict(record.extra)
+        if self.labelled:
+            extra[LABELLED_KEY] = True
+        else:
+            extra.pop(LABELLED_KEY, None)
+        record.extra = extra
+
+    def revert(self, labels: AnnotationSet) -> None:
+        _record(labels, self.image_id).extra = self.old
+
+
+@dataclass
+class MarkNoSky:
+    """"No sky in this image": remove all of its annotations and flag it labelled, in one
+    edit (so it becomes a training image with an all-zero mask). Revert restores both."""
+
+    image_id: Id
+    removed: ReplaceAnnotations | None = field(default=None, repr=False)
+    flag: SetLabelled | None = field(default=None, repr=False)
+    text: str = "No sky in this image"
+
+    def apply(self, labels: AnnotationSet) -> None:
+        _record(labels, self.image_id)
+        self.removed = ReplaceAnnotations([a.id for a in labels.annotations_for(self.image_id)], [])
+        self.flag = SetLabelled(self.image_id, True)
+        self.removed.apply(labels)
+        self.flag.apply(labels)
+
+    def revert(self, labels: AnnotationSet) -> None:
+        self.flag.revert(labels)
+        self.removed.revert(labels)
+
+
+def _record(labels: AnnotationSet, image_id: Id):
+    try:
+        return labels.images[image_id]
+    except KeyError:
+        raise EditError(f"image {image_id!r} does not exist") from None
 
 
 # --- region edits (through masks) -------------------------------------------------------------

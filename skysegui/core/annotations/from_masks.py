@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from skysegui.core.annotations.categories import NON_SKY, SKY
-from skysegui.core.annotations.model import Annotation, AnnotationSet, Category, ImageRecord
+from skysegui.core.annotations.model import (
+    LABELLED_KEY,
+    Annotation,
+    AnnotationSet,
+    Category,
+    ImageRecord,
+)
 from skysegui.core.annotations.vectorize import mask_to_polygons
 
 
@@ -50,6 +56,9 @@ def labels_from_masks(
 ) -> AnnotationSet:
     """One image and one sky annotation (polygons with holes) per mask.
 
+    Every image is flagged labelled (`"skysegui_labelled": true`): a mask without sky
+    says "no sky here", which is a label (a training negative), not a missing one.
+
     masks: image file name -> mask (any form `binary_sky` understands).
     sizes: image file name -> (width, height) of the real image when the mask is a
     different resolution; polygons are scaled to it.
@@ -68,7 +77,8 @@ def labels_from_masks(
                 p.outer = p.outer * factor
                 p.holes = [h * factor for h in p.holes]
         path = (paths or {}).get(name)
-        labels.images[index] = ImageRecord(index, name, int(width), int(height), path)
+        labels.images[index] = ImageRecord(index, name, int(width), int(height), path,
+                                           {LABELLED_KEY: True})
         if polygons:
             aid = labels.new_annotation_id()
             labels.annotations[aid] = Annotation(aid, index, SKY, polygons)

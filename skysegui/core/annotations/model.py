@@ -24,6 +24,7 @@ from skysegui.core.annotations.categories import (
 from skysegui.core.annotations.names import file_key, name_key
 
 Id = int | str
+LABELLED_KEY = "skysegui_labelled"  # in an image record: a person (or a mask) labelled it, sky or not
 
 
 def as_ring(points: Any) -> np.ndarray:
@@ -132,6 +133,15 @@ class AnnotationSet:
     def annotations_for(self, image_id: Id) -> list[Annotation]:
         return [a for a in self.annotations.values() if a.image_id == image_id]
 
+    def is_labelled(self, image_id: Id) -> bool:
+        """Whether the image's labels are an answer: it has at least one annotation, or its
+        record carries `"skysegui_labelled": true` (e.g. "no sky here": an interior).
+        Being listed in `images` is not enough: a project lists every image of its folder."""
+        record = self.images.get(image_id)
+        if record is not None and record.extra.get(LABELLED_KEY) is True:
+            return True
+        return any(a.image_id == image_id for a in self.annotations.values())
+
     def image_by_name(self, name: str) -> ImageRecord | None:
         """The image whose base name (stem, case-insensitive) matches `name`: whole stems
         first ("20230516-sky" is not "20230515-sky"), then without upload prefixes."""
@@ -183,6 +193,6 @@ class AnnotationSet:
 
 
 __all__ = [
-    "SKY", "NON_SKY", "Id", "Polygon", "Category", "Annotation", "ImageRecord",
+    "SKY", "NON_SKY", "Id", "LABELLED_KEY", "Polygon", "Category", "Annotation", "ImageRecord",
     "AnnotationSet", "as_ring",
 ]

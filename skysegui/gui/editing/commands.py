@@ -123,7 +123,11 @@ def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept
     """Replace all of the image's labels by one `role` annotation per polygon (holes kept).
 
     Returns (edit, number of annotations added). A missing category is added inside the
-    same edit, so one undo leaves the labels exactly as they were."""
+    same edit, so one undo leaves the labels exactly as they were. With no polygons
+    (a prediction without sky) the image is also flagged labelled in the same edit:
+    "no sky" is then the accepted answer, and training takes it as a negative."""
+    if not polygons:
+        return core.MarkNoSky(image_id, text=text), 0
     cid, add_category = _category(labels, role)
     first = labels.new_annotation_id()
     width = labels.images[image_id].width
@@ -131,6 +135,11 @@ def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept
     added = [core.Annotation(first + i, image_id, cid, [p]) for i, p in enumerate(polygons)]
     edit = core.ReplaceAnnotations([a.id for a in labels.annotations_for(image_id)], added, text=text)
     return _with_category(add_category, edit), len(added)
+
+
+def mark_no_sky(labels, image_id):
+    """"No sky in this image": its annotations removed and the image flagged labelled."""
+    return core.MarkNoSky(image_id)
 
 
 def _xy(xy) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from skysegui.core.errors import ModelError
 from skysegui.gui.workers.predict_worker import PredictJob, PredictRunner
+from skysegui.ml.model_status import model_learnt, model_problem
 
 MODES = (
     ("quality", "Quality (blended tiles)"),
@@ -123,10 +124,19 @@ class PredictionPanel(QWidget):
         if folder != self._model_folder:
             self._loaded = None
         self._model_folder = folder
-        self.model_label.setText(folder.name if folder else "No model")
+        problem = model_problem(folder) if folder else ""
+        text = folder.name if folder else "No model"
+        if problem:  # named as such wherever the user sees it
+            text = f"{folder.name}: not a working model ({problem})"
+        self.model_label.setText(text)
+        self.model_label.setStyleSheet("color: #e0a030;" if problem else "")
         self.model_label.setToolTip(str(folder) if folder else "")
         self._list_models()
         self._update_buttons()
+
+    @property
+    def model_folder(self) -> Path | None:
+        return self._model_folder
 
     def _list_models(self) -> None:
         """Fill the model list with the chosen model's siblings (e.g. <project>/models/*),
@@ -139,7 +149,7 @@ class PredictionPanel(QWidget):
             folders.insert(0, folder)
         self.model_combo.clear()
         for f in folders:
-            self.model_combo.addItem(f.name, str(f))
+            self.model_combo.addItem(f.name if model_learnt(f) else f"{f.name} (has not learnt)", str(f))
             self.model_combo.setItemData(self.model_combo.count() - 1, str(f), Qt.ItemDataRole.ToolTipRole)
         if folder is not None:
             self.model_combo.setCurrentIndex(folders.index(folder))

@@ -57,30 +57,48 @@ class TrainingPanel(QWidget):
 
     # -- ui -------------------------------------------------------------------------
     def _build_ui(self) -> None:
+        from skysegui.ml.defaults import run_defaults
+
+        d = self.defaults = run_defaults()
         form = QFormLayout()
+        self.start_from = QComboBox()
+        self.start_from.setToolTip(
+            "Fine-tune a working model of this project (minutes), or train a new one from scratch")
         self.preset = QComboBox()
         self.preset.addItems(["cpu", "default", "tiny"])
-        self.preset.setToolTip("cpu: Unet + MobileNetV2 (fast); default: the report's Unet + ResNet34; tiny: tests")
+        self.preset.setToolTip("cpu: Unet + MobileNetV2 at 512 px panorama width (fast); default: the "
+                               "report's Unet + ResNet34 at 1024 px; tiny: tests")
         self.transform = QComboBox()
         self.transform.addItems(["hdr_log", "ldr"])
         self.patch = QSpinBox(minimum=32, maximum=1024, singleStep=32, value=256)
-        self.epochs = QSpinBox(minimum=1, maximum=1000, value=20)
-        self.steps = QSpinBox(minimum=1, maximum=100000, value=50)
-        self.batch = QSpinBox(minimum=1, maximum=512, value=8)
-        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4, value=1e-3)
+        self.budget = QDoubleSpinBox(decimals=1, minimum=0.0, maximum=10_000.0, singleStep=5.0,
+                                     value=d.time_budget_min, suffix=" min")
+        self.budget.setSpecialValueText("none (epochs decide)")
+        self.budget.setToolTip("Training stops after the epoch that reaches this time; 0: no limit")
+        self.epochs = QSpinBox(minimum=1, maximum=1000, value=d.epochs)
+        self.steps = QSpinBox(minimum=1, maximum=100000, value=d.steps_per_epoch)
+        self.batch = QSpinBox(minimum=1, maximum=512, value=d.batch_size)
+        self.lr = QDoubleSpinBox(decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4, value=d.learning_rate)
         self.schedule = QComboBox()
         self.schedule.addItems(["cosine", "plateau", "constant"])
         self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
         self.mixed = QCheckBox("mixed precision (GPU)")
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (date-arch-backbone)")
-        for label, w in (("model", self.preset), ("input", self.transform), ("patch px", self.patch),
-                         ("epochs", self.epochs), ("steps/epoch", self.steps), ("batch", self.batch),
+        for label, w in (("start from", self.start_from), ("model", self.preset), ("input", self.transform),
+                         ("patch px", self.patch), ("time budget", self.budget), ("epochs (max)", self.epochs),
+                         ("steps/epoch", self.steps), ("batch", self.batch),
                          ("learning rate", self.lr), ("schedule", self.schedule),
                          ("validation", self.val_fraction), ("", self.mixed), ("name", self.name)):
             form.addRow(label, w)
+        self.preset.setCurrentText(d.preset)
         self.preset.currentTextChanged.connect(self._preset_changed)
         self.transform.currentTextChanged.connect(self._transform_changed)
+        self.start_from.currentIndexChanged.connect(self._start_changed)
+        for w in (self.budget, self.epochs, self.steps):
+            w.valueChanged.connect(self._update_estimate)
+        self.estimate = QLabel("")
+        self.estimate.setWordWrap(True)
 
         self.start_button = QPushButton("Start training")
         self.cancel_button = QPushButton("Cancel")
@@ -112,13 +130,62 @@ class TrainingPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.estimate)
         layout.addLayout(buttons)
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addWidget(self.rate)
         layout.addWidget(self.loss_plot, 1)
         layout.addWidget(self.iou_plot, 1)
+        self._fill_start_models()
         self._update_enabled()
+
+    # -- start model and estimate ---------------------------------------------------------
+    def _fill_start_models(self) -> None:
+        """'from scratch' and the project's working models (newest first, the default when
+        one has the chosen preset's network): a round of the loop fine-tunes, not restarts."""
+        from skysegui.ml.model import PRESETS, list_models, read_card
+        from skysegui.ml.train.start import find_start_model
+
+        self.start_from.blockSignals(True)
+        self.start_from.clear()
+        self.start_from.addItem("from scratch", "")
+        models_dir = getattr(self._data, "models_dir", None)
+        if models_dir is not None:
+            for folder in list_models(models_dir):
+                try:
+                    if not read_card(folder).learnt:
+                        continue
+                except Exception:  # a damaged card is no starting point
+                    continue
+                self.start_from.addItem(f"fine-tune {folder.name}", str(folder))
+            best = find_start_model(models_dir, PRESETS[self.preset.currentText()])
+            if best is not None:
+                self.start_from.setCurrentIndex(max(0, self.start_from.findData(str(best))))
+        self.start_from.blockSignals(False)
+        self._start_changed()
+
+    def _start_changed(self, *_args) -> None:
+        fine_tune = bool(self.start_from.currentData())
+        for w in (self.preset, self.transform, self.patch):
+            w.setEnabled(not fine_tune)  # the network, input and crop are the started model's
+        self.lr.setValue(self.defaults.fine_tune_learning_rate if fine_tune else self.defaults.learning_rate)
+        self._update_estimate()
+
+    def _update_estimate(self, *_args) -> None:
+        budget = self.budget.value()
+        rate = getattr(self, "_last_steps_per_s", None)
+        steps = self.epochs.value() * self.steps.value()
+        parts = []
+        if budget > 0:
+            parts.append(f"Takes at most about {budget:g} min (the time budget), plus preparing the data")
+        if rate:
+            by_steps = steps / rate / 60
+            if not budget or by_steps < budget:
+                parts = [f"About {by_steps:.0f} min for {steps} steps at the last run's speed"]
+        elif not budget:
+            parts.append("Time unknown until the first steps (no time budget)")
+        self.estimate.setText(". ".join(parts) + ".")
 
     def _preset_changed(self, name: str) -> None:
         from skysegui.ml.model import DEFAULT_PATCH, PRESETS
@@ -140,6 +207,7 @@ class TrainingPanel(QWidget):
         """Train on this core Project; models go to its models/ folder."""
         self._data = project
         self._out_dir = None
+        self._fill_start_models()
         self._update_enabled()
 
     def set_data(self, cache, out_dir: str | Path) -> None:
@@ -167,7 +235,9 @@ class TrainingPanel(QWidget):
         return TrainConfig(model=model, name=self.name.text().strip(), epochs=self.epochs.value(),
                            steps_per_epoch=self.steps.value(), batch_size=self.batch.value(),
                            learning_rate=self.lr.value(), lr_schedule=self.schedule.currentText(),
-                           val_fraction=self.val_fraction.value())
+                           val_fraction=self.val_fraction.value(),
+                           time_budget_min=self.budget.value(),
+                           init_from=self.start_from.currentData() or "")
 
     # -- run --------------------------------------------------------------------------
     def start(self, config=None) -> None:
@@ -220,10 +290,13 @@ class TrainingPanel(QWidget):
                 self._add("val_loss", float(p.epoch), p.val_loss)
             if p.val_iou is not None:
                 self._add("val_iou", float(p.epoch), p.val_iou)
-        val = f"  val IoU {p.val_iou:.3f}" if p.val_iou is not None else ""
+        if p.event == "epoch":
+            self._epoch_text = p.summary + (f"  {p.verdict}" if p.verdict else "")
         self.status.setText(f"epoch {p.epoch}/{p.epochs}  batch {p.batch}/{p.steps}  "
-                            f"loss {p.loss:.3f}  IoU {p.iou:.3f}{val}")
+                            f"loss {p.loss:.3f}  IoU {p.iou:.3f}\n{getattr(self, '_epoch_text', '')}".strip())
         self.rate.setText(f"{p.crops_per_s:.1f} crops/s   ETA {format_eta(p.eta_s)}")
+        if p.crops_per_s > 0:
+            self._last_steps_per_s = p.crops_per_s / max(1, self.batch.value())
 
     def _add(self, key: str, x: float, y: float) -> None:
         if y != y:  # NaN
@@ -233,9 +306,13 @@ class TrainingPanel(QWidget):
         self.lines[key].setData([a for a, _ in pts], [b for _, b in pts])
 
     def _on_finished(self, result) -> None:
-        best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.3f}"
         state = "cancelled" if result.cancelled else "done"
-        self.status.setText(f"{state}: {result.epochs_done} epochs, best val IoU {best} -> {result.model_dir}")
+        if result.budget_reached:
+            state += " (time budget reached)"
+        self.last_result = result
+        self.status.setText(f"{state}: {result.epochs_done} epochs, {result.summary or 'no score'}"
+                            f" -> {Path(result.model_dir).name}")
+        self._fill_start_models()  # the new model is the next round's starting point
         self.model_ready.emit(Path(result.model_dir))
 
     def _on_failed(self, message: str) -> None:

@@ -91,7 +91,12 @@ def labels_fingerprint(labels, image_id) -> str:
 
 
 def project_sources(project, input_transform: str) -> tuple[list[LabelledSource], list[str]]:
-    """The labelled images of a project (images with at least one annotation), and warnings."""
+    """The labelled images of a project, and warnings.
+
+    Labelled = `labels.is_labelled`: at least one annotation, or the record's
+    `"skysegui_labelled"` flag; a flagged image without annotations ("no sky here") is a
+    training negative with an all-zero mask. Being listed in labels.json is not enough.
+    The fingerprint hashes the annotations, so whatever changes the mask re-caches it."""
     from skysegui.core.annotations import sky_mask
     from skysegui.core.imageio import read_image
 
@@ -101,7 +106,7 @@ def project_sources(project, input_transform: str) -> tuple[list[LabelledSource]
     sources = []
     for path in project.image_paths():
         rec = labels.image_by_name(path.name)
-        if rec is None or not labels.annotations_for(rec.id):
+        if rec is None or not labels.is_labelled(rec.id):
             continue
         st = path.stat()
         fingerprint = {

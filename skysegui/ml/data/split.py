@@ -15,14 +15,23 @@ import numpy as np
 from skysegui.core.errors import TrainingError
 
 SPLITS = ("image", "patch")
+SYNTHETIC_PREFIX = "synthetic_"  # how the demo writer names its procedural panoramas
+
+
+def image_group(name: str) -> str:
+    """'synthetic' for panoramas our generator made (named synthetic_*), else 'real'."""
+    return "synthetic" if name.startswith(SYNTHETIC_PREFIX) else "real"
 
 
 def split_by_image(
-    names: Sequence[str], val_fraction: float = 0.25, seed: int = 0
+    names: Sequence[str], val_fraction: float = 0.25, seed: int = 0, stratify: bool = True
 ) -> tuple[list[str], list[str]]:
     """Seeded split of image names: about `val_fraction` of them (at least one) for validation.
 
-    The result depends only on the set of names and the seed, not on their order.
+    Stratified by image_group: when the project holds real panoramas as well as synthetic
+    ones, validation holds real ones too (a score on synthetic skies alone says little
+    about the user's panoramas). A group of one image stays in training, unless it is the
+    only group. The result depends only on the set of names and the seed, not on their order.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise TrainingError(f"validation fraction {val_fraction} must be in [0, 1)")
@@ -34,11 +43,20 @@ def split_by_image(
             f"only {len(names)} labelled image(s): a split by image needs at least two; "
             "label another image, or use the per-patch split (leaks) or no validation"
         )
-    order = np.random.default_rng(seed).permutation(len(names))
-    n_val = min(len(names) - 1, max(1, int(round(len(names) * val_fraction))))
-    val = sorted(names[i] for i in order[:n_val])
-    train = sorted(names[i] for i in order[n_val:])
-    return train, val
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(image_group(name) if stratify else "all", []).append(name)
+    rng = np.random.default_rng(seed)
+    val: list[str] = []
+    for key in sorted(groups):
+        members = groups[key]
+        if len(members) < 2 and len(groups) > 1:
+            continue
+        order = rng.permutation(len(members))
+        n_val = min(len(members) - 1, max(1, int(round(len(members) * val_fraction))))
+        val += [members[i] for i in order[:n_val]]
+    train = sorted(set(names) - set(val))
+    return train, sorted(val)
 
 
 def split_indices(count: int, val_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

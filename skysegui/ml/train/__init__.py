@@ -26,7 +26,7 @@ import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is importe
 from skysegui.core.errors import TrainingError
 from skysegui.core.progress import CancelToken, ProgressFn
 from skysegui.ml.augment import AugmentConfig
-from skysegui.ml.data.cache import DatasetCache, project_cache
+from skysegui.ml.data.cache import DatasetCache
 from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
 from skysegui.ml.data.split import SPLITS, split_by_image
 from skysegui.ml.model import (
@@ -65,6 +65,11 @@ class TrainConfig:
     sky_weight: float = 1.0  # for loss = "weighted_bce"
     cache_codec: str = "zlib"  # "zlib": compact tiles; "npy": raw memory maps (see ml/data/cache.py)
     input_streams: int = 2  # parallel crop generators feeding tf.data (more on many-core servers)
+    # Stop at the end of the epoch after which another would overrun this many minutes
+    # (0: epochs x steps decide). The user-facing defaults set one (ml/defaults.py).
+    time_budget_min: float = 0.0
+    # A model folder to start from (fine-tuning: its network and weights); "" = from scratch.
+    init_from: str = ""
 
     def validate(self) -> None:
         self.model.validate()
@@ -74,6 +79,8 @@ class TrainConfig:
             raise TrainingError(f"unknown split {self.split!r}: use 'image' or 'patch'")
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise TrainingError("epochs, steps_per_epoch and batch_size must be at least 1")
+        if not self.time_budget_min >= 0:
+            raise TrainingError(f"time budget {self.time_budget_min} min must be 0 (none) or more")
 
     def augment_config(self) -> AugmentConfig:
         return self.augment or AugmentConfig.for_transform(self.model.input_transform)
@@ -140,17 +147,39 @@ class TrainProgress:
     val_iou: float | None = None
     crops_per_s: float = 0.0
     eta_s: float = 0.0
+    val_miou: float | None = None
+    summary: str = ""  # the score beside the trivial masks' ("val mIoU 0.91 (all sky 0.24, ...)")
+    verdict: str = ""  # why the model is not usable yet ("" when it is)
 
 
 @dataclass
 class TrainResult:
     model_dir: Path
     epochs_done: int
-    best_val_iou: float | None
+    best_val_iou: float | None  # sky IoU of the saved (best) model on the validation crops
     history: dict[str, list[float]]
     cancelled: bool = False
     stopped_early: bool = False
     notes: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)  # of the saved model
+    verdict: dict[str, str] = field(default_factory=dict)  # of the saved model (ml/quality.py)
+    budget_reached: bool = False
+    seconds: float = 0.0
+
+    @property
+    def learnt(self) -> bool:
+        return self.verdict.get("status", "ok") == "ok"
+
+    @property
+    def summary(self) -> str:
+        """One line for the user: the score beside the trivial masks, and the verdict."""
+        from skysegui.ml.quality import describe
+
+        prefix = "val_" if "val_miou" in self.metrics else "check_"
+        text = describe(self.metrics, prefix)
+        if not self.learnt:
+            text = f"{text}: {self.verdict.get('message', '')}" if text else self.verdict.get("message", "")
+        return text
 
 
 def default_model_name(config: ModelConfig) -> str:
@@ -190,6 +219,12 @@ class Trainer:
             out_dir = Path(data.models_dir) / (config.name or default_model_name(config.model))
         self.out_dir = Path(out_dir)
         self.notes: list[str] = []
+        self.start_model: Path | None = None
+        if config.init_from and not resume:
+            from skysegui.ml.train.start import adopt_start_model
+
+            self.start_model = Path(config.init_from)
+            self.notes.append(adopt_start_model(config, self.start_model))
 
     # -- data -----------------------------------------------------------------------
     def _cache(self) -> DatasetCache:
@@ -200,10 +235,16 @@ class Trainer:
                     f"expects {self.config.model.input_transform!r}: rebuild the cache"
                 )
             return self.data
-        cache, warnings = project_cache(self.data, self.config.model.input_transform,
-                                        self.progress, self.cancel, self.config.cache_codec)
+        from skysegui.ml.data.cache import build_cache, project_sources
+        from skysegui.ml.data.scale import cache_folder_name, scaled_sources
+
+        model = self.config.model
+        sources, warnings = project_sources(self.data, model.input_transform)
         self.notes.extend(warnings)
-        return cache
+        sources = scaled_sources(sources, model.pixels_per_degree, model.input_transform)
+        folder = Path(self.data.cache_dir) / cache_folder_name(model.input_transform, model.pixels_per_degree)
+        return build_cache(sources, folder, model.input_transform, self.progress, self.cancel,
+                           self.config.cache_codec)
 
     def _split(self, cache: DatasetCache) -> tuple[list[str], list[str]]:
         c = self.config
@@ -230,9 +271,11 @@ class Trainer:
             Checkpoints,
             LearningRate,
             ProgressCallback,
+            TimeBudget,
             read_state,
             restore_optimizer,
         )
+        from skysegui.ml.train.evaluation import EpochEvaluator
 
         c = self.config
         keras.utils.set_random_seed(c.seed)
@@ -246,6 +289,9 @@ class Trainer:
             augment=c.augment_config(), seed=c.seed + _worker_index()))
         train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
         vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed)
+        # its own seeded stream: recalibration and the mode check never shift the training crops
+        evaluator = EpochEvaluator((vx, vy) if len(vx) else None,
+                                   sampler.batches(seed=c.seed + 104_729), c.batch_size)
 
         chief = is_chief()
         out_dir = self.out_dir if chief else Path(tempfile.mkdtemp(prefix="skysegui-worker-"))
@@ -270,6 +316,8 @@ class Trainer:
             if state:
                 _load_resume_weights(model, c.model, out_dir / "last")
                 restore_optimizer(model, out_dir / "last" / OPTIMIZER_NAME, self.notes)
+            elif self.start_model is not None:
+                _load_resume_weights(model, c.model, self.start_model, what="start from")
 
         card_base = ModelCard(
             config=c.model,
@@ -286,10 +334,12 @@ class Trainer:
             notes=list(self.notes),
             extra={"training": c.to_dict()},
         )
-        monitor = "val_iou" if len(vx) else "iou"
-        ckpt = Checkpoints(out_dir, card_base, monitor, state)
-        runner = ProgressCallback(self, initial_epoch, (vx, vy) if len(vx) else None, c.batch_size)
-        callbacks = [runner, ckpt, LearningRate(c), keras.callbacks.TerminateOnNaN()]
+        monitor = evaluator.monitor
+        ckpt = Checkpoints(out_dir, card_base, evaluator, state)
+        budget = TimeBudget(c.time_budget_min * 60.0)
+        runner = ProgressCallback(self, initial_epoch, evaluator, c.batch_size, budget)
+        # the budget callback runs last: it sees the epoch's whole time, validation included
+        callbacks = [runner, ckpt, LearningRate(c, budget), keras.callbacks.TerminateOnNaN()]
         if c.lr_schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=0.5,
                                                                patience=max(1, c.early_stopping // 3)))
@@ -297,45 +347,50 @@ class Trainer:
         if c.early_stopping > 0:
             early = keras.callbacks.EarlyStopping(monitor=monitor, mode="max", patience=c.early_stopping)
             callbacks.append(early)
+        callbacks.append(budget)
+        t0 = time.perf_counter()
         model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
                   initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
         cancelled = self.cancel.cancelled
         if cancelled:
             ckpt.save_cancelled(model, runner.epoch_index, runner.last_logs)
+        best = ckpt.best_logs
         result = TrainResult(
             model_dir=self.out_dir,
             epochs_done=ckpt.epochs_done,
-            best_val_iou=ckpt.best,
+            best_val_iou=best.get("val_iou", best.get("check_iou")),
             history=ckpt.history,
             cancelled=cancelled,
             stopped_early=bool(early is not None and early.stopped_epoch > 0 and not cancelled),
             notes=self.notes,
+            metrics=dict(best),
+            verdict=dict(ckpt.best_verdict),
+            budget_reached=budget.stopped and not cancelled,
+            seconds=time.perf_counter() - t0,
         )
         runner.emit("done", runner.epoch_index + 1, runner.last_batch, runner.last_logs)
         return result
 
 
-def _load_resume_weights(model, config: ModelConfig, last: Path) -> None:
-    """Load last/'s weights into the new network, or say why the two do not fit."""
+def _load_resume_weights(model, config: ModelConfig, folder: Path, what: str = "resume") -> None:
+    """Load a saved model's weights into the new network, or say why the two do not fit."""
     from skysegui.ml.model import read_card
+    from skysegui.ml.train.start import network_differences
 
-    saved = read_card(last).config
-    same = ("arch", "backbone", "decoder", "decoder_filters", "input_transform")
-    if config.arch == "PSPNet":  # its layers follow the input size
-        same += ("patch_size",)
-    changed = [k for k in same if getattr(saved, k) != getattr(config, k)]
+    name = folder.parent.name if what == "resume" else folder.name
+    changed = network_differences(read_card(folder).config, config)
     if changed:
-        diffs = ", ".join(f"{k} {getattr(saved, k)!r} -> {getattr(config, k)!r}" for k in changed)
         raise TrainingError(
-            f"cannot resume {last.parent.name}: it was trained with another network ({diffs}); "
-            "resume with the config it was trained with, or train under a new name"
+            f"cannot {what} {name}: it was trained with another network ({changed}); "
+            + ("resume with the config it was trained with, or train under a new name" if what == "resume"
+               else "choose a model of the same network, or train from scratch")
         )
     try:
-        load_weights_h5(model, last / WEIGHTS_NAME)
+        load_weights_h5(model, folder / WEIGHTS_NAME)
     except (ValueError, OSError, KeyError, IndexError) as exc:
         raise TrainingError(
-            f"cannot resume from {last}: its weights are damaged or do not fit the network "
-            f"({exc}); train under a new name"
+            f"cannot {what} {folder}: its weights are damaged or do not fit the network "
+            f"({exc}); " + ("train under a new name" if what == "resume" else "train from scratch")
         ) from exc
 
 

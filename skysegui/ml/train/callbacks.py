@@ -13,8 +13,10 @@ import numpy as np
 from skysegui.core.atomicio import atomic_write, write_text_atomic
 from skysegui.core.errors import TrainingError
 from skysegui.ml.model import WEIGHTS_NAME, ModelCard, save_model
+from skysegui.ml.quality import describe
 from skysegui.ml.tf_import import import_tf_keras
 from skysegui.ml.train import TrainConfig, TrainProgress
+from skysegui.ml.train.batchnorm import recalibrate_batchnorm
 
 keras = import_tf_keras()  # TensorFlow's start-up lines stay off stderr
 
@@ -65,29 +67,66 @@ def _scalar(logs: dict, key: str) -> float | None:
     return None if v is None else float(v)
 
 
-class LearningRate(keras.callbacks.Callback):
-    """Cosine decay over the epochs (per epoch); constant otherwise."""
+class TimeBudget(keras.callbacks.Callback):
+    """Ends the run at the end of the epoch after which another would overrun the budget."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = float(seconds)
+        self.t0 = time.perf_counter()
+        self.epochs_run = 0
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def fraction(self) -> float:
+        """Share of the budget spent (0 without a budget)."""
+        return min(1.0, self.elapsed() / self.seconds) if self.seconds > 0 else 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run += 1
+        if self.seconds <= 0:
+            return
+        per_epoch = self.elapsed() / self.epochs_run
+        if self.elapsed() + per_epoch > self.seconds:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class LearningRate(keras.callbacks.Callback):
+    """Cosine decay over the run (per epoch), the run being epochs or the time budget,
+    whichever ends it first; constant otherwise."""
+
+    def __init__(self, config: TrainConfig, budget: TimeBudget | None = None) -> None:
         super().__init__()
         self.config = config
+        self.budget = budget
 
     def on_epoch_begin(self, epoch, logs=None):
         c = self.config
         if c.lr_schedule != "cosine":
             return
-        lr = c.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / max(1, c.epochs)))
+        done = epoch / max(1, c.epochs)
+        if self.budget is not None:
+            done = max(done, self.budget.fraction())
+        lr = c.learning_rate * 0.5 * (1.0 + math.cos(math.pi * done))
         _optimizer_of(self.model).learning_rate.assign(max(lr, c.learning_rate * 0.01))
 
 
 class ProgressCallback(keras.callbacks.Callback):
     """Validation, progress reports and cancel (checked after every batch)."""
 
-    def __init__(self, trainer, initial_epoch: int, val, batch_size: int) -> None:
+    def __init__(self, trainer, initial_epoch: int, evaluator, batch_size: int,
+                 budget: TimeBudget | None = None) -> None:
         super().__init__()
         self.trainer = trainer
         self.cfg = trainer.config
-        self.val = val
+        self.evaluator = evaluator
+        self.budget = budget
         self.batch_size = batch_size
         self.epoch_index = initial_epoch
         self.initial_epoch = initial_epoch
@@ -113,10 +152,7 @@ class ProgressCallback(keras.callbacks.Callback):
             return
         if self.trainer.cancel.cancelled:
             return
-        if self.val is not None:
-            vx, vy = self.val
-            val = self.model.evaluate(vx, vy, batch_size=self.batch_size, verbose=0, return_dict=True)
-            logs.update({f"val_{k}": v for k, v in val.items()})
+        logs.update(self.evaluator(self.model))
         self.last_logs = dict(logs)
         self.emit("epoch", epoch + 1, self.cfg.steps_per_epoch, self.last_logs)
 
@@ -129,11 +165,16 @@ class ProgressCallback(keras.callbacks.Callback):
         done = (epoch - 1) * c.steps_per_epoch + batch
         remaining = max(0, total - done) if event != "done" else 0
         eta = remaining / rate if rate > 0 else 0.0
+        if self.budget is not None and self.budget.seconds > 0 and event != "done":
+            eta = min(eta, max(0.0, self.budget.seconds - self.budget.elapsed()))
+        verdict = self.evaluator.verdict
         p = TrainProgress(
             event=event, epoch=epoch, epochs=c.epochs, batch=batch, steps=c.steps_per_epoch,
             loss=float(logs.get("loss", float("nan"))), iou=float(logs.get("iou", float("nan"))),
             val_loss=_scalar(logs, "val_loss"), val_iou=_scalar(logs, "val_iou"),
             crops_per_s=rate * self.batch_size, eta_s=eta,
+            val_miou=_scalar(logs, "val_miou"), summary=describe(logs),
+            verdict="" if verdict is None or verdict.ok else verdict.message,
         )
         if self.trainer.listener is not None:
             self.trainer.listener(p)
@@ -141,6 +182,8 @@ class ProgressCallback(keras.callbacks.Callback):
             msg = f"epoch {epoch}/{c.epochs} loss {p.loss:.3f} iou {p.iou:.3f}"
             if p.val_iou is not None:
                 msg += f" val_iou {p.val_iou:.3f}"
+            if p.val_miou is not None:
+                msg += f" val_miou {p.val_miou:.3f}"
             msg += f" {p.crops_per_s:.1f} crops/s"
             self.trainer.progress(min(done, total), total, msg)
 
@@ -148,19 +191,31 @@ class ProgressCallback(keras.callbacks.Callback):
 class Checkpoints(keras.callbacks.Callback):
     """Best model by the monitored IoU into out_dir; the last epoch into out_dir/last."""
 
-    def __init__(self, out_dir: Path, card: ModelCard, monitor: str, state: dict | None) -> None:
+    def __init__(self, out_dir: Path, card: ModelCard, evaluator, state: dict | None) -> None:
         super().__init__()
         self.out_dir = out_dir
         self.card = card
-        self.monitor = monitor
+        self.evaluator = evaluator
+        self.monitor = evaluator.monitor
+        self.best_logs: dict = dict(state.get("best_logs", {})) if state else {}
+        self.best_verdict: dict = dict(state.get("best_verdict", {})) if state else {}
+        self.t0 = time.perf_counter()
         self.best: float | None = state.get("best") if state else None
         self.history: dict[str, list[float]] = dict(state.get("history", {})) if state else {}
         self.epochs_done = int(state["epoch"]) if state else 0
 
     def _card(self, epoch: int, logs: dict) -> ModelCard:
         metrics = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float, np.floating))}
+        verdict = self.evaluator.verdict
+        extra = dict(self.card.extra)
+        extra["training_seconds"] = round(time.perf_counter() - self.t0, 1)
         return dataclasses.replace(self.card, epoch=epoch, metrics=metrics,
-                                   date=ModelCard().date, notes=list(self.card.notes))
+                                   date=ModelCard().date, notes=list(self.card.notes),
+                                   verdict=verdict.as_dict() if verdict is not None else {},
+                                   extra=extra)
+
+    def on_train_begin(self, logs=None):
+        self.t0 = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = dict(logs or {})
@@ -173,26 +228,35 @@ class Checkpoints(keras.callbacks.Callback):
         score = logs.get(self.monitor)
         if score is not None and (self.best is None or float(score) > self.best):
             self.best = float(score)
-            save_model(self.model, self._card(epoch + 1, logs), self.out_dir)
+            card = self._card(epoch + 1, logs)
+            self.best_logs, self.best_verdict = dict(card.metrics), dict(card.verdict)
+            save_model(self.model, card, self.out_dir)
         self._save_last(epoch + 1, logs)
+
+    def _state(self, epoch: int) -> str:
+        return json.dumps({"epoch": epoch, "best": self.best, "monitor": self.monitor,
+                           "history": self.history, "best_logs": self.best_logs,
+                           "best_verdict": self.best_verdict}, indent=1)
 
     def _save_last(self, epoch: int, logs: dict) -> None:
         last = self.out_dir / "last"
         save_model(self.model, self._card(epoch, logs), last)
         _save_optimizer(self.model, last / OPTIMIZER_NAME)
-        state = {"epoch": epoch, "best": self.best, "monitor": self.monitor, "history": self.history}
-        write_text_atomic(last / STATE_NAME, json.dumps(state, indent=1))
+        write_text_atomic(last / STATE_NAME, self._state(epoch))
 
     def save_cancelled(self, model, epoch_index: int, logs: dict) -> None:
         """After a cancel: keep the partial epoch's weights in last/ (resume restarts that
         epoch) and make sure out_dir holds a loadable model."""
         self.model = model
+        if not (self.out_dir / WEIGHTS_NAME).is_file():
+            logs = {**logs, **self.evaluator(model)}  # scored (and recalibrated) like any epoch
+        else:
+            recalibrate_batchnorm(model, self.evaluator.batches)
         card = self._card(self.epochs_done, logs)
         card.notes.append(f"cancelled during epoch {epoch_index + 1}")
         save_model(model, card, self.out_dir / "last")
         _save_optimizer(model, self.out_dir / "last" / OPTIMIZER_NAME)
-        state = {"epoch": self.epochs_done, "best": self.best, "monitor": self.monitor,
-                 "history": self.history}
-        write_text_atomic(self.out_dir / "last" / STATE_NAME, json.dumps(state, indent=1))
+        write_text_atomic(self.out_dir / "last" / STATE_NAME, self._state(self.epochs_done))
         if not (self.out_dir / WEIGHTS_NAME).is_file():
+            self.best_logs, self.best_verdict = dict(card.metrics), dict(card.verdict)
             save_model(model, card, self.out_dir)

@@ -1,0 +1,252 @@
+"""Loop quality: what one round of training with the user's defaults gives on REAL panoramas.
+
+The project is what a new user has: the demo project (synthetic, half labelled) plus the
+labelled real panoramas of ../shared/data (the four of hdri/ with gt/, and the eight of
+hdri-unlabelled/ with the masks in training/data/real-labels/). Each fold holds out one
+panorama of hdri/ and two of hdri-unlabelled/, trains with ml/defaults.py's settings (the
+training dock's and `skysegui train`'s: the cpu preset for its time budget on this CPU)
+and predicts the held-out panoramas, which it never saw, in the default (quality) mode.
+
+Per held-out image: IoU, boundary IoU (core.metrics, ignored pixels skipped) and false
+sky (the share of non-sky pixels called sky: what counts in an interior), beside the
+all-sky mask's IoU; then the means, the images it trained on, the wall-clock time, and
+fine-tuning (a base model trained on the demo project alone, fine-tuned for
+SKYSEGUI_BENCH_FINETUNE_MIN minutes per fold) against from scratch. The fold that holds
+out city.exr also predicts it upsampled to 8192x4096 in both modes: the model's scale
+contract says the IoU stays within 0.02 of the 1K result.
+
+Environment: SKYSEGUI_BENCH_FOLDS (default 4), SKYSEGUI_BENCH_BUDGET_MIN (default: the
+defaults' budget), SKYSEGUI_BENCH_FINETUNE_MIN (default 3; 0 skips), SKYSEGUI_BENCH_OUT
+(a JSON file for the per-image figures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks._table import Row
+
+BENCH = "loop_quality"
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+LABELLED = ("city", "forest", "interior", "sunset")
+SKY_IMAGE = 0.02  # images with at least this share of sky are scored by IoU, others by false sky
+NEW = ("apartment", "bridge", "esplanade", "hall", "lab", "lobby", "warehouse", "workshop")
+
+
+def real_images() -> dict[str, tuple[Path, Path]]:
+    """name -> (panorama, ground truth 0/1/255) of every labelled real panorama."""
+    out = {n: (SHARED / "hdri" / f"{n}.exr", SHARED / "gt" / f"{n}.png") for n in LABELLED}
+    for n in NEW:
+        out[n] = (SHARED / "hdri-unlabelled" / f"{n}.exr",
+                  REPO / "training" / "data" / "real-labels" / "masks" / f"{n}.png")
+    return {n: p for n, p in out.items() if p[0].is_file() and p[1].is_file()}
+
+
+def folds(count: int) -> list[list[str]]:
+    """Held-out sets: one panorama of hdri/ and two of hdri-unlabelled/ each."""
+    return [[LABELLED[k % len(LABELLED)], NEW[(2 * k) % len(NEW)], NEW[(2 * k + 1) % len(NEW)]]
+            for k in range(count)]
+
+
+def read_gt(path: Path) -> np.ndarray:
+    import cv2
+
+    from skysegui.core.metrics import ground_truth_from_png
+
+    return ground_truth_from_png(cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
+
+
+def make_project(root: Path, reals: dict[str, tuple[Path, Path]]):
+    """Demo project + the real panoramas, labelled from their ground truth (sky = 1)."""
+    import dataclasses
+
+    from skysegui.core.annotations import labels_from_masks
+    from skysegui.core.synthetic import write_demo_project
+
+    project = write_demo_project(root)
+    labels = project.load_labels().labels
+    masks, paths = {}, {}
+    for image, gt in reals.values():
+        dst = project.images_dir / image.name
+        shutil.copy(image, dst)
+        masks[dst.name] = (read_gt(gt) == 1).astype(np.uint8)
+        paths[dst.name] = dst
+    real = labels_from_masks(masks, paths=paths)
+    ids = {c.name: c.id for c in labels.categories.values()}
+    for record in real.images.values():
+        new_id = max(labels.images) + 1
+        labels.images[new_id] = dataclasses.replace(record, id=new_id)
+        for ann in real.annotations.values():
+            if ann.image_id == record.id:
+                aid = labels.new_annotation_id()
+                cat = ids.get(real.categories[ann.category_id].name, ids["sky"])
+                labels.annotations[aid] = dataclasses.replace(ann, id=aid, image_id=new_id, category_id=cat)
+    project.save_labels(labels)
+    return project
+
+
+def set_held_out(project, full_labels, held: list[str]) -> None:
+    """Labels of every image but the held-out ones (theirs removed, their flag cleared)."""
+    import copy
+
+    from skysegui.core.annotations import LABELLED_KEY
+
+    labels = copy.deepcopy(full_labels)
+    for record in labels.images.values():
+        if Path(record.file_name).stem in held:
+            for aid in [a.id for a in labels.annotations_for(record.id)]:
+                del labels.annotations[aid]
+            record.extra.pop(LABELLED_KEY, None)
+    project.save_labels(labels)
+
+
+def score(predictor, image_path: Path, gt: np.ndarray, mode: str = "quality", upscale: int = 1) -> dict:
+    from skysegui.core.imageio import read_image
+    from skysegui.core.metrics import confusion, score_image
+
+    pixels = read_image(image_path).pixels
+    truth = gt
+    if upscale > 1:
+        import cv2
+
+        h, w = pixels.shape[:2]
+        pixels = cv2.resize(pixels, (w * upscale, h * upscale), interpolation=cv2.INTER_LINEAR)
+        truth = cv2.resize(gt, (w * upscale, h * upscale), interpolation=cv2.INTER_NEAREST)
+    pred = predictor.predict(pixels, mode=mode)
+    s = score_image(image_path.stem, pred.mask, truth)
+    return {"iou": s.iou, "boundary_iou": s.boundary_iou, "false_sky": s.false_sky,
+            "all_sky_iou": confusion(np.ones_like(truth), truth).iou,
+            # an interior with a glimpse of sky (apartment: 0.4 %) is judged by its false sky
+            "has_sky": bool((truth == 1).sum() >= SKY_IMAGE * (truth != 255).sum()),
+            "seconds": pred.seconds}
+
+
+def train(project, name: str, budget_min: float | None, start: Path | None = None) -> tuple[Path, float, object]:
+    from skysegui.ml.defaults import default_train_config, run_defaults
+    from skysegui.ml.train import Trainer
+
+    config = default_train_config()
+    config.name = name
+    if budget_min is not None:
+        config.time_budget_min = budget_min
+    if start is not None:
+        config.init_from = str(start)
+        config.learning_rate = run_defaults().fine_tune_learning_rate
+    t0 = time.perf_counter()
+    result = Trainer(config, project).run()
+    return result.model_dir, time.perf_counter() - t0, result
+
+
+def evaluate_fold(model_dir: Path, reals, held: list[str]) -> dict[str, dict]:
+    from skysegui.ml.model import load_model
+    from skysegui.ml.predict import Predictor
+
+    predictor = Predictor(load_model(model_dir))
+    return {n: score(predictor, reals[n][0], read_gt(reals[n][1])) for n in reals}
+
+
+def run() -> list[Row]:
+    reals = real_images()
+    if len(reals) < len(LABELLED):
+        return [Row(BENCH, f"skipped: the real panoramas are not at {SHARED}", float("nan"), "")]
+    n_folds = int(os.environ.get("SKYSEGUI_BENCH_FOLDS", "4"))
+    budget = os.environ.get("SKYSEGUI_BENCH_BUDGET_MIN")
+    budget_min = float(budget) if budget else None
+    ft_min = float(os.environ.get("SKYSEGUI_BENCH_FINETUNE_MIN", "3"))
+    from skysegui.ml.defaults import default_train_config
+
+    used_budget = budget_min if budget_min is not None else default_train_config().time_budget_min
+    results: dict = {"budget_min": used_budget, "finetune_min": ft_min, "folds": []}
+    with tempfile.TemporaryDirectory(prefix="skysegui-loop-") as tmp:
+        project = make_project(Path(tmp) / "project", reals)
+        full = project.load_labels().labels
+        base = None
+        if ft_min > 0:  # what every user has before labelling: the demo project alone
+            set_held_out(project, full, list(reals))
+            base, base_s, _ = train(project, "base-demo-only", budget_min)
+            results["base_seconds"] = base_s
+        for k, held in enumerate(folds(n_folds)):
+            print(f"fold {k + 1}/{n_folds}: holding out {held}", file=sys.stderr, flush=True)
+            set_held_out(project, full, held)
+            model_dir, seconds, result = train(project, f"fold{k}", budget_min)
+            scores = evaluate_fold(model_dir, reals, held)
+            fold = {"held": held, "seconds": seconds, "summary": result.summary,
+                    "verdict": result.verdict, "epochs": result.epochs_done, "scores": scores}
+            if base is not None:
+                ft_dir, ft_s, _ = train(project, f"fold{k}-finetuned", ft_min, start=base)
+                fold["finetune_seconds"] = ft_s
+                fold["finetune_scores"] = {n: s for n, s in evaluate_fold(ft_dir, reals, held).items() if n in held}
+            if "city" in held:
+                from skysegui.ml.model import load_model
+                from skysegui.ml.predict import Predictor
+
+                predictor = Predictor(load_model(model_dir))
+                gt = read_gt(reals["city"][1])
+                fold["city_8k"] = {m: {"1k": score(predictor, reals["city"][0], gt, m)["iou"],
+                                       "8k": score(predictor, reals["city"][0], gt, m, upscale=8)["iou"]}
+                                   for m in ("quality", "fast")}
+            results["folds"].append(fold)
+            print(json.dumps(fold, default=float), file=sys.stderr, flush=True)
+    out = os.environ.get("SKYSEGUI_BENCH_OUT")
+    if out:
+        Path(out).write_text(json.dumps(results, indent=1, default=float))
+    return rows(results)
+
+
+def rows(results: dict) -> list[Row]:
+    """The table: per held-out image, then the means a user cares about."""
+    out: list[Row] = []
+    held_sky, held_indoor, trained, ft_sky, ft_indoor = [], [], [], [], []
+    for fold in results["folds"]:
+        for name in fold["held"]:
+            s = fold["scores"][name]
+            if s["has_sky"]:
+                held_sky.append(s)
+                out.append(Row(BENCH, f"held out {name}: IoU (BIoU {s['boundary_iou']:.2f})", s["iou"], "",
+                               baseline=f"all sky {s['all_sky_iou']:.2f}",
+                               ratio=None, target="> all sky", ok=s["iou"] > s["all_sky_iou"] + 0.1))
+            else:
+                held_indoor.append(s)
+                out.append(Row(BENCH, f"held out {name}: false sky", 100 * s["false_sky"], "%",
+                               baseline="all sky 100 %", target="<= 5 %", ok=s["false_sky"] <= 0.05))
+            f = fold.get("finetune_scores", {}).get(name)
+            if f is not None:
+                (ft_sky if f["has_sky"] else ft_indoor).append(f)
+        trained += [s for n, s in fold["scores"].items() if n not in fold["held"] and s["has_sky"]]
+    budget = results["budget_min"]
+    secs = [f["seconds"] for f in results["folds"]]
+
+    def mean(items, key):
+        return float(np.mean([s[key] for s in items])) if items else float("nan")
+
+    out.append(Row(BENCH, f"held out, sky: mean IoU ({len(held_sky)} images)", mean(held_sky, "iou"), "",
+                   baseline=f"all sky {mean(held_sky, 'all_sky_iou'):.2f}", target=">= 0.80",
+                   ok=mean(held_sky, "iou") >= 0.80))
+    out.append(Row(BENCH, "held out, sky: mean boundary IoU", mean(held_sky, "boundary_iou"), ""))
+    out.append(Row(BENCH, f"held out, no sky: mean false sky ({len(held_indoor)} images)",
+                   100 * mean(held_indoor, "false_sky"), "%", target="<= 5 %",
+                   ok=mean(held_indoor, "false_sky") <= 0.05))
+    out.append(Row(BENCH, "trained on, sky: mean IoU", mean(trained, "iou"), "",
+                   baseline=f"all sky {mean(trained, 'all_sky_iou'):.2f}", target=">= 0.90",
+                   ok=mean(trained, "iou") >= 0.90))
+    out.append(Row(BENCH, f"training time per fold (budget {budget:g} min)", float(np.mean(secs)) / 60, "min",
+                   target="<= 30 min", ok=max(secs) <= 1800))
+    if ft_sky or ft_indoor:
+        out.append(Row(BENCH, f"fine-tuned {results['finetune_min']:g} min from a demo-only model: held-out sky IoU",
+                       mean(ft_sky, "iou"), "", baseline=f"from scratch {mean(held_sky, 'iou'):.2f}"))
+        out.append(Row(BENCH, "fine-tuned: held-out false sky", 100 * mean(ft_indoor, "false_sky"), "%",
+                       baseline=f"from scratch {100 * mean(held_indoor, 'false_sky'):.1f} %"))
+    for fold in results["folds"]:
+        for mode, v in fold.get("city_8k", {}).items():
+            out.append(Row(BENCH, f"city 8K vs 1K, {mode} mode: IoU", v["8k"], "", baseline=f"1K {v['1k']:.3f}",
+                           target="within 0.02", ok=abs(v["8k"] - v["1k"]) <= 0.02))
+    return out

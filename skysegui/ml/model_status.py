@@ -1,0 +1,28 @@
+"""What a model folder's card says about its worth, for lists and labels (no TensorFlow).
+
+A model that training judged no better than a constant mask (card.json "verdict") is named
+as such wherever the user sees it and is never picked as the prediction model by itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skysegui.ml.model import read_card
+
+
+def model_learnt(folder: str | Path) -> bool:
+    """True unless the card says the model has not learnt (older cards count as learnt)."""
+    try:
+        return read_card(folder).learnt
+    except Exception:  # no card or a damaged one: loading will say what is wrong
+        return True
+
+
+def model_problem(folder: str | Path) -> str:
+    """The card's verdict message ('' for a working model)."""
+    try:
+        card = read_card(folder)
+    except Exception:
+        return ""
+    return "" if card.learnt else card.verdict.get("message", "it has not learnt")

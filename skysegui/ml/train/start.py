@@ -1,0 +1,58 @@
+"""Start a run from the best model at hand (fine-tuning) instead of from scratch.
+
+A round of the loop (correct a few images, retrain) should take minutes, not hours: the
+project's current model already knows most skies. The run then takes that model's
+network and scale from its card and its weights from its file; the BatchNorm statistics
+are re-estimated on the new crops at every epoch end (batchnorm.py). No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from skysegui.core.errors import TrainingError
+from skysegui.ml.model import WEIGHTS_NAME, ModelConfig, list_models, read_card
+
+# What must match for one network's weights to load into another.
+NETWORK_FIELDS = ("arch", "backbone", "decoder", "decoder_filters", "input_transform")
+
+
+def network_differences(saved: ModelConfig, config: ModelConfig) -> str:
+    """'' when `saved`'s weights fit `config`'s network, else the differences in words."""
+    fields = NETWORK_FIELDS + (("patch_size",) if config.arch == "PSPNet" else ())
+    changed = [k for k in fields if getattr(saved, k) != getattr(config, k)]
+    return ", ".join(f"{k} {getattr(saved, k)!r} -> {getattr(config, k)!r}" for k in changed)
+
+
+def adopt_start_model(config, folder: Path) -> str:
+    """Make `config` (a TrainConfig) fine-tune the model in `folder`; returns a note.
+
+    The network, its input and its scale come from the model's card, so its weights fit
+    and the new model sees panoramas as the old one did; mixed precision stays the run's.
+    """
+    try:
+        card = read_card(folder)
+    except Exception as exc:  # ModelError with the folder in it
+        raise TrainingError(f"cannot start from {folder}: {exc}") from exc
+    config.model = dataclasses.replace(card.config, encoder_weights=None,
+                                       mixed_precision=config.model.mixed_precision)
+    return (f"fine-tuned from {folder.name} ({card.config.arch} + {card.config.backbone}, "
+            f"epoch {card.epoch})")
+
+
+def find_start_model(models_dir: str | Path, preset: ModelConfig | None = None) -> Path | None:
+    """The newest model in `models_dir` that learnt (its card says so) and, when `preset`
+    is given, has the same network and scale. None: train from scratch."""
+    for folder in list_models(models_dir):
+        try:
+            card = read_card(folder)
+        except Exception:  # a damaged card: not a starting point
+            continue
+        if not card.learnt or not (Path(folder) / WEIGHTS_NAME).is_file():
+            continue
+        if preset is not None and (network_differences(card.config, preset)
+                                   or card.config.pixels_per_degree != preset.pixels_per_degree):
+            continue
+        return Path(folder)
+    return None
