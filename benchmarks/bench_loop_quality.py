@@ -11,12 +11,12 @@ Per held-out image: IoU, boundary IoU (core.metrics, ignored pixels skipped) and
 sky (the share of non-sky pixels called sky: what counts in an interior), beside the
 all-sky mask's IoU; then the means, the images it trained on, the wall-clock time, and
 fine-tuning (a base model trained on the demo project alone, fine-tuned for
-SKYSEGUI_BENCH_FINETUNE_MIN minutes per fold) against from scratch. The fold that holds
+the defaults' fine-tuning budget per fold) against from scratch. The fold that holds
 out city.exr also predicts it upsampled to 8192x4096 in both modes: the model's scale
 contract says the IoU stays within 0.02 of the 1K result.
 
 Environment: SKYSEGUI_BENCH_FOLDS (default 4), SKYSEGUI_BENCH_BUDGET_MIN (default: the
-defaults' budget), SKYSEGUI_BENCH_FINETUNE_MIN (default 3; 0 skips), SKYSEGUI_BENCH_OUT
+defaults' budget), SKYSEGUI_BENCH_FINETUNE_MIN (default: the defaults' fine-tuning budget; 0 skips), SKYSEGUI_BENCH_OUT
 (a JSON file for the per-image figures).
 """
 
@@ -123,7 +123,7 @@ def score(predictor, image_path: Path, gt: np.ndarray, mode: str = "quality", up
         truth = cv2.resize(gt, (w * upscale, h * upscale), interpolation=cv2.INTER_NEAREST)
     pred = predictor.predict(pixels, mode=mode)
     s = score_image(image_path.stem, pred.mask, truth)
-    return {"iou": s.iou, "boundary_iou": s.boundary_iou, "false_sky": s.false_sky,
+    return {"iou": s.iou, "boundary_iou": s.boundary_iou, "boundary_f": s.boundary_f, "false_sky": s.false_sky,
             "all_sky_iou": confusion(np.ones_like(truth), truth).iou,
             # an interior with a glimpse of sky (apartment: 0.4 %) is judged by its false sky
             "has_sky": bool((truth == 1).sum() >= SKY_IMAGE * (truth != 255).sum()),
@@ -161,8 +161,9 @@ def run() -> list[Row]:
     n_folds = int(os.environ.get("SKYSEGUI_BENCH_FOLDS", "4"))
     budget = os.environ.get("SKYSEGUI_BENCH_BUDGET_MIN")
     budget_min = float(budget) if budget else None
-    ft_min = float(os.environ.get("SKYSEGUI_BENCH_FINETUNE_MIN", "3"))
-    from skysegui.ml.defaults import default_train_config
+    from skysegui.ml.defaults import default_train_config, run_defaults
+
+    ft_min = float(os.environ.get("SKYSEGUI_BENCH_FINETUNE_MIN", run_defaults().fine_tune_budget_min))
 
     used_budget = budget_min if budget_min is not None else default_train_config().time_budget_min
     results: dict = {"budget_min": used_budget, "finetune_min": ft_min, "folds": []}

@@ -26,6 +26,7 @@ class RunDefaults:
     learning_rate: float  # from scratch
     fine_tune_learning_rate: float  # when starting from a trained model
     time_budget_min: float  # 0 = no budget: epochs x steps decide
+    fine_tune_budget_min: float  # a round of the loop: the project's model, a few new labels
     device: str  # "cpu" or "gpu": what these were chosen for
 
 
@@ -33,10 +34,10 @@ class RunDefaults:
 # trains about 5 crops/s there, so 10 minutes is about 3,000 crops.
 CPU_DEFAULTS = RunDefaults(preset="cpu", epochs=40, steps_per_epoch=40, batch_size=8,
                            learning_rate=1e-3, fine_tune_learning_rate=3e-4,
-                           time_budget_min=10.0, device="cpu")
+                           time_budget_min=10.0, fine_tune_budget_min=3.0, device="cpu")
 GPU_DEFAULTS = RunDefaults(preset="default", epochs=60, steps_per_epoch=100, batch_size=16,
                            learning_rate=1e-3, fine_tune_learning_rate=3e-4,
-                           time_budget_min=30.0, device="gpu")
+                           time_budget_min=30.0, fine_tune_budget_min=10.0, device="gpu")
 
 
 def gpu_present() -> bool:

@@ -16,7 +16,7 @@ import numpy as np
 
 # A model must beat the best constant mask by this much mean IoU to count as learnt.
 MARGIN = 0.05
-# Training-mode and inference-mode IoU of one batch further apart than this: unstable.
+# Inference-mode IoU of one batch this far below its training-mode IoU: unstable.
 MODE_GAP = 0.25
 OK, TRIVIAL, UNSTABLE = "ok", "trivial", "unstable"
 
@@ -94,8 +94,10 @@ def judge(scores: PooledScores, baselines: dict[str, PooledScores],
         return Verdict(TRIVIAL, (
             f"the model is no better than a constant mask (mean IoU {scores.miou:.2f}, "
             f"a constant mask {best_trivial:.2f}): it has not learned yet"))
+    # one-sided: a batch of a few crops scores noisily in training mode (its own statistics);
+    # what matters is inference doing much worse than training believes
     if train_mode_iou is not None and inference_iou is not None \
-            and abs(train_mode_iou - inference_iou) > MODE_GAP:
+            and train_mode_iou - inference_iou > MODE_GAP:
         return Verdict(UNSTABLE, (
             f"the model scores {train_mode_iou:.2f} IoU while training but {inference_iou:.2f} "
             "when predicting the same crops: its statistics have not settled"))

@@ -99,6 +99,7 @@ def test_start_from_offers_the_projects_working_model_and_fine_tunes(qtbot, tmp_
     panel.start_from.setCurrentIndex(index)
     assert not panel.preset.isEnabled()  # the network is the started model's
     assert panel.lr.value() == run_defaults().fine_tune_learning_rate
+    assert panel.budget.value() == run_defaults().fine_tune_budget_min
     config = dataclasses.replace(panel.config(), epochs=1, steps_per_epoch=2, batch_size=8, name="second")
     with qtbot.waitSignal(panel.model_ready, timeout=240_000) as done:
         panel.start(config)

@@ -19,6 +19,7 @@ from skysegui.ml.model import build_model, load_model, preset
 from skysegui.ml.predict import Predictor
 from skysegui.ml.quality import pooled_scores
 from skysegui.ml.train import TrainConfig, Trainer
+from tests.ml.test_train import _config as _tiny  # the small, fast run the training tests share
 
 pytestmark = pytest.mark.slow
 
@@ -87,13 +88,6 @@ def day_cache(tmp_path_factory):
     panos = {f"day{i}": make_panorama(256, 128, seed=i, kind="day") for i in range(8)}
     return build_cache(array_sources({k: (p.pixels, p.sky) for k, p in panos.items()}),
                        tmp_path_factory.mktemp("cache"), "hdr_log")
-
-
-def _tiny(**kw) -> TrainConfig:
-    base = dict(model=preset("tiny"), epochs=3, steps_per_epoch=20, batch_size=16, learning_rate=3e-3,
-                early_stopping=0, augment=AugmentConfig(), val_crops_per_image=8, seed=0)
-    base.update(kw)
-    return TrainConfig(**base)
 
 
 @pytest.fixture(scope="module")

@@ -68,7 +68,7 @@ def build_config(args: argparse.Namespace):
 
 def choose_start(args: argparse.Namespace, config, project) -> None:
     """--from MODEL, --scratch, or by default the project's newest working model of the
-    same network (then the fine-tuning learning rate, unless one was given)."""
+    same network (then the fine-tuning learning rate and budget, unless given)."""
     from pathlib import Path
 
     from skysegui.ml.defaults import run_defaults
@@ -81,8 +81,11 @@ def choose_start(args: argparse.Namespace, config, project) -> None:
         folder = find_start_model(project.models_dir, config.model)
     if folder is not None:
         config.init_from = str(folder)
-        if args.learning_rate is None and not args.config:
-            config.learning_rate = run_defaults().fine_tune_learning_rate
+        if not args.config:  # a round of the loop: the fine-tuning rate and budget
+            if args.learning_rate is None:
+                config.learning_rate = run_defaults().fine_tune_learning_rate
+            if args.budget is None:
+                config.time_budget_min = run_defaults().fine_tune_budget_min
 
 
 def run(args: argparse.Namespace) -> int:

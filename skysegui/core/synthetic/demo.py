@@ -16,11 +16,13 @@ from skysegui.core.progress import CancelToken, ProgressFn, check, report
 from skysegui.core.synthetic.panorama import check_size, make_panorama
 
 # A fixed, varied order. With the default 6 of 12 labelled (the even indices), the labelled
-# half holds every skyline and every time of day, and so does the unlabelled half.
+# half holds every skyline and every kind of sky (day, dusk, night, overcast: a closed white
+# deck, the sky real captures have most and the one most like a white ceiling), and so
+# does the unlabelled half.
 SCENES = (
     ("day", "city"), ("day", "forest"), ("day", "mountains"), ("dusk", "city"),
     ("dusk", "sea"), ("day", "lake"), ("day", "forest"), ("night", "mountains"),
-    ("night", "city"), ("day", "sea"), ("day", "lake"), ("dusk", "mountains"),
+    ("night", "city"), ("day", "sea"), ("overcast", "lake"), ("overcast", "city"),
 )
 TRUTH_DIR = "truth"
 

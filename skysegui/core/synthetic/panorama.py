@@ -14,7 +14,8 @@ from skysegui.core.synthetic.render import render
 from skysegui.core.synthetic.sky import make_lighting
 from skysegui.core.synthetic.skyline import BUILDERS, SKYLINES
 
-KINDS = ("day", "dusk", "night")
+KINDS = ("day", "dusk", "night", "overcast")
+RANDOM_KINDS = KINDS[:3]  # kind=None draws from these (overcast only on request: seeds keep their images)
 MIN_SIZE = (16, 8)
 MAX_SIZE = (16384, 8192)
 
@@ -29,7 +30,7 @@ class SyntheticPanorama:
     classes: np.ndarray         # uint8 H x W: 0 other, 1 sky, 2 object inside the sky
     sky: np.ndarray             # uint8 H x W: 1 where classes == 1
     seed: int
-    kind: str                   # "day" | "dusk" | "night"
+    kind: str                   # "day" | "dusk" | "night" | "overcast"
     skyline: str = ""           # "mountains" | "city" | "forest" | "sea" | "lake"
     info: dict = field(default_factory=dict)  # sun position, object count, ...
 
@@ -53,7 +54,7 @@ def make_panorama(width: int, height: int, seed: int, kind: str | None = None,
         raise ValueError(f"skyline must be one of {SKYLINES}, not {skyline!r}")
     seeds = np.random.SeedSequence(int(seed)).spawn(6)
     pick, geo, lit, tex, sky_objects, noise = (np.random.default_rng(s) for s in seeds)
-    chosen_kind = kind or str(pick.choice(KINDS, p=[0.55, 0.25, 0.2]))
+    chosen_kind = kind or str(pick.choice(RANDOM_KINDS, p=[0.55, 0.25, 0.2]))
     chosen_skyline = skyline or str(pick.choice(SKYLINES))
 
     canvas = Canvas(width, height)

@@ -20,7 +20,7 @@ SUN_RADIUS = np.radians(0.27)
 class Lighting:
     """Everything the sky and the scene's shading need to agree on."""
 
-    kind: str                      # "day" | "dusk" | "night"
+    kind: str                      # "day" | "dusk" | "night" | "overcast"
     sun_azimuth: float             # radians
     sun_elevation: float           # radians (negative: below the horizon)
     zenith: float                  # zenith luminance
@@ -73,6 +73,21 @@ def make_lighting(kind: str, rng: np.random.Generator, min_sun_elevation: float)
             sun_irradiance=float(max(np.sin(el), 0.0) * 4 + 0.03), ambient=_rgb(0.8, 0.7, 0.8) * z * 1.5,
             cloud_cover=cover, cloud_rgb=_rgb(1.2, 0.55, 0.4) * z * rng.uniform(2.0, 5.0),
             cloud_scale=scale, read_noise=0.0005,
+        )
+    if kind == "overcast":
+        # A closed, bright grey-white deck: the sky of many city and landscape captures,
+        # and the one most like a white ceiling, so a model must learn it from context.
+        el = np.radians(rng.uniform(25.0, 60.0))
+        z = float(rng.uniform(0.3, 0.9))
+        grey = float(rng.uniform(0.0, 0.06))
+        return Lighting(
+            kind, az, el, z,
+            zenith_rgb=_rgb(0.9 - grey, 0.95, 1.05 + grey), horizon_rgb=_rgb(0.95, 0.97, 1.02),
+            glow_rgb=_rgb(1.0, 1.0, 1.0), sun_radiance=float(rng.uniform(20, 200)) * _rgb(1.0, 0.98, 0.95),
+            sun_irradiance=float(rng.uniform(0.1, 0.3)), ambient=_rgb(1.0, 1.0, 1.05) * z * 1.0,
+            cloud_cover=float(rng.uniform(0.9, 1.0)),
+            cloud_rgb=_rgb(1.0, 1.0, 1.03) * z * rng.uniform(1.5, 2.5),
+            cloud_scale=float(rng.uniform(0.2, 0.5)),
         )
     if kind == "night":
         el = np.radians(rng.uniform(-40.0, -20.0))

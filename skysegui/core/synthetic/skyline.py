@@ -108,7 +108,7 @@ def lake(canvas: Canvas, rng: np.random.Generator, kind: str) -> None:
 
 def city(canvas: Canvas, rng: np.random.Generator, kind: str) -> None:
     """Far blocks, near buildings with gaps and windows, roof antennas, often a crane."""
-    lit_p = {"day": 0.03, "dusk": 0.3, "night": 0.45}[kind]
+    lit_p = {"day": 0.03, "overcast": 0.05, "dusk": 0.3, "night": 0.45}[kind]
     _far_blocks(canvas, rng)
     ground(canvas, rng, colour=(0.07, 0.07, 0.07))
     buildings = []

@@ -248,9 +248,11 @@ class PredictionPanel(QWidget):
         p = Path(path)
         self.last_prediction = prediction
         self.scores[p] = prediction.uncertainty_score
+        sky = float(prediction.mask.mean())
+        doubt = "  Almost every pixel is sky: check the model (its card's verdict)" if sky > 0.98 else ""
         self.status_label.setText(
-            f"{p.name}: {100 * float(prediction.mask.mean()):.1f} % sky, "
-            f"uncertainty {prediction.uncertainty_score:.3f}, {prediction.seconds:.1f} s"
+            f"{p.name}: {100 * sky:.1f} % sky, "
+            f"uncertainty {prediction.uncertainty_score:.3f}, {prediction.seconds:.1f} s{doubt}"
         )
         self.predictionReady.emit(p, prediction)
         self.scoresChanged.emit(dict(self.scores))

@@ -169,7 +169,9 @@ class TrainingPanel(QWidget):
         fine_tune = bool(self.start_from.currentData())
         for w in (self.preset, self.transform, self.patch):
             w.setEnabled(not fine_tune)  # the network, input and crop are the started model's
-        self.lr.setValue(self.defaults.fine_tune_learning_rate if fine_tune else self.defaults.learning_rate)
+        d = self.defaults
+        self.lr.setValue(d.fine_tune_learning_rate if fine_tune else d.learning_rate)
+        self.budget.setValue(d.fine_tune_budget_min if fine_tune else d.time_budget_min)
         self._update_estimate()
 
     def _update_estimate(self, *_args) -> None:
