@@ -388,9 +388,13 @@ def open_cache(folder: str | os.PathLike) -> DatasetCache:
 
 
 def project_cache(project, input_transform: str, progress=None, cancel=None,
-                  codec: str = "zlib") -> tuple[DatasetCache, list[str]]:
-    """Build or refresh the cache of a project in <project>/cache/<transform>/."""
+                  codec: str = "zlib", pixels_per_degree: float | None = None) -> tuple[DatasetCache, list[str]]:
+    """Build or refresh the cache of a project in <project>/cache/<transform>/, or at a
+    model's scale in <project>/cache/<transform>-<width>px/ (ml/data/scale.py)."""
+    from skysegui.ml.data.scale import cache_folder_name, scaled_sources
+
     sources, warnings = project_sources(project, input_transform)
-    cache = build_cache(sources, Path(project.cache_dir) / input_transform, input_transform, progress,
-                        cancel, codec)
+    sources = scaled_sources(sources, pixels_per_degree, input_transform)
+    folder = Path(project.cache_dir) / cache_folder_name(input_transform, pixels_per_degree)
+    cache = build_cache(sources, folder, input_transform, progress, cancel, codec)
     return cache, warnings

@@ -26,7 +26,7 @@ import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is importe
 from skysegui.core.errors import TrainingError
 from skysegui.core.progress import CancelToken, ProgressFn
 from skysegui.ml.augment import AugmentConfig
-from skysegui.ml.data.cache import DatasetCache
+from skysegui.ml.data.cache import DatasetCache, project_cache
 from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
 from skysegui.ml.data.split import SPLITS, split_by_image
 from skysegui.ml.model import (
@@ -235,16 +235,11 @@ class Trainer:
                     f"expects {self.config.model.input_transform!r}: rebuild the cache"
                 )
             return self.data
-        from skysegui.ml.data.cache import build_cache, project_sources
-        from skysegui.ml.data.scale import cache_folder_name, scaled_sources
-
         model = self.config.model
-        sources, warnings = project_sources(self.data, model.input_transform)
+        cache, warnings = project_cache(self.data, model.input_transform, self.progress, self.cancel,
+                                        self.config.cache_codec, model.pixels_per_degree)
         self.notes.extend(warnings)
-        sources = scaled_sources(sources, model.pixels_per_degree, model.input_transform)
-        folder = Path(self.data.cache_dir) / cache_folder_name(model.input_transform, model.pixels_per_degree)
-        return build_cache(sources, folder, model.input_transform, self.progress, self.cancel,
-                           self.config.cache_codec)
+        return cache
 
     def _split(self, cache: DatasetCache) -> tuple[list[str], list[str]]:
         c = self.config
