@@ -64,8 +64,7 @@ def test_recalibrated_statistics_make_inference_match_training(tmp_path):
     """After a few steps from scratch the moving averages of MobileNetV2 (momentum 0.999)
     are still near their start; the evaluator re-estimates them, so both modes agree."""
     from skysegui.ml.losses import make_loss
-    from skysegui.ml.train.batchnorm import recalibrate_batchnorm
-    from skysegui.ml.train.evaluation import frozen_statistics
+    from skysegui.ml.train.batchnorm import frozen_statistics, recalibrate_batchnorm
 
     rng = np.random.default_rng(0)
     model = build_model(preset("cpu", patch_size=64))

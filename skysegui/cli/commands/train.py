@@ -89,23 +89,16 @@ def choose_start(args: argparse.Namespace, config, project) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from skysegui.cli.progress import ProgressBar
     from skysegui.core.errors import TrainingError
     from skysegui.core.project import Project
-    from skysegui.ml.train import Trainer, default_model_name
+    from skysegui.ml.train import Trainer
 
     project = Project.open(args.project)
     config = build_config(args)
     if args.resume and not config.name:
         raise TrainingError("--resume needs the model's folder name: give --name (or name in the config)")
     choose_start(args, config, project)
-    if config.init_from and not args.resume:  # the name says which network is trained
-        from skysegui.ml.train.start import adopt_start_model
-
-        adopt_start_model(config, Path(config.init_from))
-    config.name = config.name or default_model_name(config.model)
     trainer = Trainer(config, project, progress=ProgressBar("train"), resume=args.resume)
     result = trainer.run()
     for note in result.notes:

@@ -144,7 +144,8 @@ class TrainingPanel(QWidget):
     def _fill_start_models(self) -> None:
         """'from scratch' and the project's working models (newest first, the default when
         one has the chosen preset's network): a round of the loop fine-tunes, not restarts."""
-        from skysegui.ml.model import PRESETS, list_models, read_card
+        from skysegui.ml.model import PRESETS, list_models
+        from skysegui.ml.model_status import model_learnt
         from skysegui.ml.train.start import find_start_model
 
         self.start_from.blockSignals(True)
@@ -153,12 +154,8 @@ class TrainingPanel(QWidget):
         models_dir = getattr(self._data, "models_dir", None)
         if models_dir is not None:
             for folder in list_models(models_dir):
-                try:
-                    if not read_card(folder).learnt:
-                        continue
-                except Exception:  # a damaged card is no starting point
-                    continue
-                self.start_from.addItem(f"fine-tune {folder.name}", str(folder))
+                if model_learnt(folder):
+                    self.start_from.addItem(f"fine-tune {folder.name}", str(folder))
             best = find_start_model(models_dir, PRESETS[self.preset.currentText()])
             if best is not None:
                 self.start_from.setCurrentIndex(max(0, self.start_from.findData(str(best))))
@@ -311,7 +308,6 @@ class TrainingPanel(QWidget):
         state = "cancelled" if result.cancelled else "done"
         if result.budget_reached:
             state += " (time budget reached)"
-        self.last_result = result
         self.status.setText(f"{state}: {result.epochs_done} epochs, {result.summary or 'no score'}"
                             f" -> {Path(result.model_dir).name}")
         self._fill_start_models()  # the new model is the next round's starting point

@@ -213,18 +213,18 @@ class Trainer:
         self.cancel = cancel or CancelToken()
         self.listener = listener
         self.resume = resume
+        self.notes: list[str] = []
+        self.start_model: Path | None = None
+        if config.init_from and not resume:  # first: the default name says the adopted network
+            from skysegui.ml.train.start import adopt_start_model
+
+            self.start_model = Path(config.init_from)
+            self.notes.append(adopt_start_model(config, self.start_model))
         if out_dir is None:
             if isinstance(data, DatasetCache):
                 raise TrainingError("give an output folder when training from a dataset cache")
             out_dir = Path(data.models_dir) / (config.name or default_model_name(config.model))
         self.out_dir = Path(out_dir)
-        self.notes: list[str] = []
-        self.start_model: Path | None = None
-        if config.init_from and not resume:
-            from skysegui.ml.train.start import adopt_start_model
-
-            self.start_model = Path(config.init_from)
-            self.notes.append(adopt_start_model(config, self.start_model))
 
     # -- data -----------------------------------------------------------------------
     def _cache(self) -> DatasetCache:

@@ -53,3 +53,20 @@ def recalibrate_batchnorm(model, batches: Iterator[tuple[np.ndarray, np.ndarray]
         for layer, momentum in zip(layers, saved, strict=True):
             layer.momentum = momentum
     return used
+
+
+class frozen_statistics:
+    """Training-mode forward passes that leave the BatchNorm moving statistics alone."""
+
+    def __init__(self, model) -> None:
+        self.layers = batchnorm_layers(model)
+
+    def __enter__(self):
+        self.saved = [layer.momentum for layer in self.layers]
+        for layer in self.layers:
+            layer.momentum = 1.0
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for layer, momentum in zip(self.layers, self.saved, strict=True):
+            layer.momentum = momentum

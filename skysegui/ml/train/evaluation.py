@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from skysegui.ml.quality import Verdict, judge, pooled_scores, trivial_baselines
-from skysegui.ml.train.batchnorm import batchnorm_layers, recalibrate_batchnorm
+from skysegui.ml.train.batchnorm import frozen_statistics, recalibrate_batchnorm
 
 
 def bce_jaccard(prob: np.ndarray, truth: np.ndarray) -> float:
@@ -27,23 +27,6 @@ def bce_jaccard(prob: np.ndarray, truth: np.ndarray) -> float:
     inter = float(np.sum(p * t))
     union = float(np.sum(p) + np.sum(t) - inter)
     return bce + 1.0 - (inter + 1e-5) / (union + 1e-5)
-
-
-class frozen_statistics:
-    """Training-mode forward passes that leave the BatchNorm moving statistics alone."""
-
-    def __init__(self, model) -> None:
-        self.layers = batchnorm_layers(model)
-
-    def __enter__(self):
-        self.saved = [layer.momentum for layer in self.layers]
-        for layer in self.layers:
-            layer.momentum = 1.0
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for layer, momentum in zip(self.layers, self.saved, strict=True):
-            layer.momentum = momentum
 
 
 class EpochEvaluator:
