@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 DEMO    ?= demo-project
 
-.PHONY: run test bench lint screenshots demo clean-venv
+.PHONY: run test wheel-check bench lint screenshots demo clean-venv
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -21,6 +21,11 @@ run: $(STAMP)
 ## Run the whole test suite (offscreen Qt; the Xvfb test starts its own server).
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+## Build the wheel, install it (not editable) into a fresh venv and run the installed
+## program from outside the checkout (--version, info, the window's --screenshot).
+wheel-check: $(STAMP)
+	PY=$(BIN)/python .ci/wheel_check.sh
 
 ## Run every benchmark and print one table of ratios and figures.
 bench: $(STAMP)

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -34,100 +33,26 @@ import numpy as np
 
 from benchmarks._table import Row
 
+# The real panoramas, the project of demo + real images, the held-out labels and the
+# per-image score are shared with the built-in model's recipe (training/datasets.py).
+from training.datasets import (
+    LABELLED,
+    NEW,
+    SHARED,
+    make_project,
+    read_gt,
+    real_images,
+    score,
+    set_held_out,
+)
+
 BENCH = "loop_quality"
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
-LABELLED = ("city", "forest", "interior", "sunset")
-SKY_IMAGE = 0.02  # images with at least this share of sky are scored by IoU, others by false sky
-NEW = ("apartment", "bridge", "esplanade", "hall", "lab", "lobby", "warehouse", "workshop")
-
-
-def real_images() -> dict[str, tuple[Path, Path]]:
-    """name -> (panorama, ground truth 0/1/255) of every labelled real panorama."""
-    out = {n: (SHARED / "hdri" / f"{n}.exr", SHARED / "gt" / f"{n}.png") for n in LABELLED}
-    for n in NEW:
-        out[n] = (SHARED / "hdri-unlabelled" / f"{n}.exr",
-                  REPO / "training" / "data" / "real-labels" / "masks" / f"{n}.png")
-    return {n: p for n, p in out.items() if p[0].is_file() and p[1].is_file()}
 
 
 def folds(count: int) -> list[list[str]]:
     """Held-out sets: one panorama of hdri/ and two of hdri-unlabelled/ each."""
     return [[LABELLED[k % len(LABELLED)], NEW[(2 * k) % len(NEW)], NEW[(2 * k + 1) % len(NEW)]]
             for k in range(count)]
-
-
-def read_gt(path: Path) -> np.ndarray:
-    import cv2
-
-    from skysegui.core.metrics import ground_truth_from_png
-
-    return ground_truth_from_png(cv2.imread(str(path), cv2.IMREAD_UNCHANGED))
-
-
-def make_project(root: Path, reals: dict[str, tuple[Path, Path]]):
-    """Demo project + the real panoramas, labelled from their ground truth (sky = 1)."""
-    import dataclasses
-
-    from skysegui.core.annotations import labels_from_masks
-    from skysegui.core.synthetic import write_demo_project
-
-    project = write_demo_project(root)
-    labels = project.load_labels().labels
-    masks, paths = {}, {}
-    for image, gt in reals.values():
-        dst = project.images_dir / image.name
-        shutil.copy(image, dst)
-        masks[dst.name] = (read_gt(gt) == 1).astype(np.uint8)
-        paths[dst.name] = dst
-    real = labels_from_masks(masks, paths=paths)
-    ids = {c.name: c.id for c in labels.categories.values()}
-    for record in real.images.values():
-        new_id = max(labels.images) + 1
-        labels.images[new_id] = dataclasses.replace(record, id=new_id)
-        for ann in real.annotations.values():
-            if ann.image_id == record.id:
-                aid = labels.new_annotation_id()
-                cat = ids.get(real.categories[ann.category_id].name, ids["sky"])
-                labels.annotations[aid] = dataclasses.replace(ann, id=aid, image_id=new_id, category_id=cat)
-    project.save_labels(labels)
-    return project
-
-
-def set_held_out(project, full_labels, held: list[str]) -> None:
-    """Labels of every image but the held-out ones (theirs removed, their flag cleared)."""
-    import copy
-
-    from skysegui.core.annotations import LABELLED_KEY
-
-    labels = copy.deepcopy(full_labels)
-    for record in labels.images.values():
-        if Path(record.file_name).stem in held:
-            for aid in [a.id for a in labels.annotations_for(record.id)]:
-                del labels.annotations[aid]
-            record.extra.pop(LABELLED_KEY, None)
-    project.save_labels(labels)
-
-
-def score(predictor, image_path: Path, gt: np.ndarray, mode: str = "quality", upscale: int = 1) -> dict:
-    from skysegui.core.imageio import read_image
-    from skysegui.core.metrics import confusion, score_image
-
-    pixels = read_image(image_path).pixels
-    truth = gt
-    if upscale > 1:
-        import cv2
-
-        h, w = pixels.shape[:2]
-        pixels = cv2.resize(pixels, (w * upscale, h * upscale), interpolation=cv2.INTER_LINEAR)
-        truth = cv2.resize(gt, (w * upscale, h * upscale), interpolation=cv2.INTER_NEAREST)
-    pred = predictor.predict(pixels, mode=mode)
-    s = score_image(image_path.stem, pred.mask, truth)
-    return {"iou": s.iou, "boundary_iou": s.boundary_iou, "boundary_f": s.boundary_f, "false_sky": s.false_sky,
-            "all_sky_iou": confusion(np.ones_like(truth), truth).iou,
-            # an interior with a glimpse of sky (apartment: 0.4 %) is judged by its false sky
-            "has_sky": bool((truth == 1).sum() >= SKY_IMAGE * (truth != 255).sum()),
-            "seconds": pred.seconds}
 
 
 def train(project, name: str, budget_min: float | None, start: Path | None = None) -> tuple[Path, float, object]:

@@ -10,6 +10,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No built-in sky model unless a test points to one (monkeypatch.setenv): results must not
+# depend on whether the recipe has put one into skysegui/resources/builtin_model yet.
+os.environ["SKYSEGUI_BUILTIN_MODEL"] = "none"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

@@ -1,6 +1,6 @@
 """Start several local training workers (MultiWorkerMirroredStrategy) to try a cluster setup.
 
-    python training/run_distributed.py --workers 2 -- --project ~/skies --config training/configs/tiny-test.toml
+    python training/run_distributed.py --workers 2 -- --project ~/skies --config tiny-test
 
 Each worker is `skysegui train ... --strategy multiworker` with its own TF_CONFIG on
 localhost ports. On real machines, run the same command on each with the TF_CONFIG shown

@@ -24,8 +24,7 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from skysegui import __version__
 from skysegui.cli.progress import end_progress_line
-from skysegui.core.errors import SkysegError
-from skysegui.core.imageio.model import DecoderWarning
+from skysegui.core.errors import DecoderWarning, SkysegError
 
 EXIT_OK = 0
 EXIT_ERROR = 2

@@ -36,6 +36,10 @@ class ImageWriteError(SkysegError):
     """An image could not be written."""
 
 
+class ColorManagementError(SkysegError):
+    """OpenColorIO is not installed, or its config or view cannot be used."""
+
+
 # --- labels -------------------------------------------------------------------
 class AnnotationError(SkysegError):
     """A label file cannot be used."""
@@ -73,3 +77,9 @@ class ExportError(SkysegError):
 
 class CancelledError(SkysegError):
     """Long work was cancelled by the user."""
+
+
+# --- warnings -----------------------------------------------------------------
+class DecoderWarning(UserWarning):
+    """Issued by read_image when the decoder complained but still gave a picture (the
+    message is ImageInfo.decoder_note); the CLI prints it as a `warning:` line."""

@@ -4,14 +4,20 @@ One prediction of image `<stem>` is up to three files in an output folder:
   <stem>.mask.png         8-bit, sky 255, else 0 (the binary mask at the threshold)
   <stem>.prob.png         16-bit, sky probability * 65535   (or <stem>.prob.tif, float32)
   <stem>.uncertainty.png  8-bit, 0 = certain .. 255 = the model hesitates
+  <stem>.source.json      only when no model made it: {"source": "auto sky", "note": ...}
 A project keeps them in <project>/predictions/. The CLI, the GUI and export all use
 these names through this module, never by spelling them out.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from skysegui.core.atomicio import write_text_atomic
+
+MASK_SUFFIX = ".mask.png"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,11 @@ class PredictionPaths:
                 return p
         return None
 
+    @property
+    def source(self) -> Path:
+        """<stem>.source.json: who made the prediction when it was not a model."""
+        return self.mask.with_name(self.mask.name[: -len(MASK_SUFFIX)] + ".source.json")
+
     def exists(self) -> bool:
         return self.mask.exists()
 
@@ -38,8 +49,26 @@ def prediction_paths(out_dir: str | Path, image: str | Path) -> PredictionPaths:
     out_dir = Path(out_dir)
     stem = Path(str(image).replace("\\", "/")).stem
     return PredictionPaths(
-        mask=out_dir / f"{stem}.mask.png",
+        mask=out_dir / f"{stem}{MASK_SUFFIX}",
         prob_png=out_dir / f"{stem}.prob.png",
         prob_tif=out_dir / f"{stem}.prob.tif",
         uncertainty=out_dir / f"{stem}.uncertainty.png",
     )
+
+
+def write_source(paths: PredictionPaths, source: str, note: str = "") -> None:
+    """Name what made a prediction (e.g. "auto sky") beside its files; "" removes the name
+    (a model's prediction, which its folder names)."""
+    if source:
+        write_text_atomic(paths.source, json.dumps({"source": source, "note": note}) + "\n")
+    elif paths.source.exists():
+        paths.source.unlink()
+
+
+def read_source(paths: PredictionPaths) -> tuple[str, str]:
+    """(source, note) of a saved prediction; ("", "") for a model's or an unreadable file."""
+    try:
+        data = json.loads(paths.source.read_text(encoding="utf-8"))
+        return str(data.get("source", "")), str(data.get("note", ""))
+    except (OSError, ValueError, AttributeError):
+        return "", ""

@@ -3,7 +3,8 @@ predictions and the dataset cache, laid out as docs/architecture.md describes.
 
 A project can also be opened from a COCO file: its folder becomes the root and the
 file is the labels; images are taken from <root>/images if it exists, else the root.
-Opened from a Label Studio task export, the labels are saved as COCO beside it
+Opened from a Label Studio task export (or a labelme file, which brings every labelme
+file of its folder, or a CVAT XML), the labels are saved as COCO beside it
 (<name>.coco.json) so the export itself is never overwritten; the next open finds that
 file (and its autosave) and shows the saved edits, not the export again.
 """
@@ -60,8 +61,8 @@ class Project:
         """A project folder, or a COCO/Label Studio JSON file with the images beside it."""
         path = Path(path)
         if path.is_file():
-            if path.suffix.lower() != ".json":
-                raise ProjectError(f"{path} is not a project folder or a label (.json) file")
+            if path.suffix.lower() not in (".json", ".xml"):
+                raise ProjectError(f"{path} is not a project folder or a label file (.json, or CVAT .xml)")
             return cls(path.parent, path)
         if not path.is_dir():
             raise ProjectError(f"{path} does not exist; choose a project folder or create one")
@@ -104,6 +105,8 @@ class Project:
                 )
         elif self.source_path.exists():
             result = load_labels(self.source_path, images_dir=self.images_dir)
+            if result.format == "labelme":  # labelme keeps one file per image: read them all
+                result = load_labels(self.source_path.parent, images_dir=self.images_dir)
             if result.format != "coco":
                 self._save_beside(_beside(self.source_path))
         else:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, qInstallMessageHandler
@@ -23,7 +25,19 @@ from skysegui.gui.settings import APPLICATION, ORGANISATION, AppSettings, ini_se
 
 SCREENSHOT_TIMEOUT_MS = 180_000
 SCREENSHOT_SETTLE_MS = 300
-STYLE_SHEET = Path(__file__).resolve().parents[2] / "resources" / "style.qss"
+STYLE_SHEET = "style.qss"  # in skysegui/resources/ (package data: a checkout or a wheel)
+
+
+@cache
+def style_sheet() -> str | None:
+    """The window's style sheet, read from the installed package with importlib.resources.
+    None when it is missing (a broken install): said once on stderr, never silently."""
+    try:
+        return (resources.files("skysegui") / "resources" / STYLE_SHEET).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"warning: the style sheet skysegui/resources/{STYLE_SHEET} cannot be read ({exc}); "
+              "the window uses Qt's plain theme: reinstall skysegui", file=sys.stderr)
+        return None
 
 
 def dark_palette() -> QPalette:
@@ -87,8 +101,9 @@ def make_application(screenshot: bool = False) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
-    if STYLE_SHEET.is_file():
-        app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    sheet = style_sheet()
+    if sheet is not None:
+        app.setStyleSheet(sheet)
     install_gui_thread_gc(app)  # Qt objects must never be collected in a TensorFlow thread
     return app
 

@@ -20,8 +20,9 @@ from skysegui.core import annotations as core
 from skysegui.core.errors import EditError
 from skysegui.core.predictions import prediction_paths
 from skysegui.gui.messages import show_error
-from skysegui.gui.panels.prediction_panel import PredictionPanel
+from skysegui.gui.panels.prediction_panel import PredictionPanel, prediction_summary
 from skysegui.gui.panels.training_panel import TrainingPanel
+from skysegui.ml.builtin_model import default_prediction_model
 from skysegui.ml.model import list_models  # no TensorFlow import until a model is built
 from skysegui.ml.model_status import model_learnt, model_problem
 
@@ -72,7 +73,7 @@ class _LoadSavedPrediction(QRunnable):
         from skysegui.ml.predict import load_prediction  # no TensorFlow import
 
         try:
-            prediction = load_prediction(self.folder, self.image.name)
+            prediction = load_prediction(self.folder, self.image.name).prepare_for_display()
         except Exception:  # a damaged file: no overlay, the user can predict again
             prediction = None
         self.signals.done.emit(self.image, prediction)
@@ -118,6 +119,8 @@ class LearningPanels(QObject):
         self.prediction.errorOccurred.connect(lambda exc: show_error(w, exc, "Prediction failed"))
         a.predict_current.triggered.connect(self.prediction.predict_current)
         a.predict_all.triggered.connect(self.prediction.predict_all)
+        a.auto_sky.triggered.connect(lambda: self.auto_sky(every_image=False))
+        a.auto_sky_all.triggered.connect(lambda: self.auto_sky(every_image=True))
         a.accept_prediction.triggered.connect(self.accept_prediction)
         a.sort_by_uncertainty.triggered.connect(self.sort_by_uncertainty)
         a.train.triggered.connect(self._show_training)
@@ -130,10 +133,14 @@ class LearningPanels(QObject):
         self.training.set_project(project)
         self.prediction.set_images(list(s.images))
         self.prediction.set_output_dir(None if project is None else project.predictions_dir)
+        if project is None and self.prediction.model_folder is not None:
+            return  # a loose image: the model in use stays
+        # the project's newest model that learnt, else the built-in sky model, else the
+        # project's newest (named as not working)
         models = [] if project is None else list_models(project.models_dir)
-        working = [m for m in models if model_learnt(m)]
-        if working or models:
-            self.prediction.set_model((working or models)[0])  # the newest that learnt
+        chosen = default_prediction_model(None if project is None else project.models_dir)
+        if chosen is not None or models:
+            self.prediction.set_model(chosen or models[0])
 
     def _on_image_shown(self, path: Path) -> None:
         self.prediction.set_current_image(path)
@@ -147,6 +154,8 @@ class LearningPanels(QObject):
     def _on_saved_prediction(self, path: Path, prediction) -> None:
         if prediction is not None and path == self.window.current_path and self.current_prediction is None:
             self._show(prediction)
+            if prediction.source:  # not a model's: say whose it is
+                self.window.status.hint(f"{Path(path).name}: saved prediction from {prediction.source}", 8000)
 
     # --- training ------------------------------------------------------------------------
     def _on_model_trained(self, folder: Path) -> None:
@@ -169,9 +178,25 @@ class LearningPanels(QObject):
         self.training_dock.raise_()
 
     # --- prediction ----------------------------------------------------------------------
+    def auto_sky(self, every_image: bool = False) -> None:
+        """Auto sky (no model) for the shown image or every image, in the prediction dock's
+        worker; the dock comes to the front with its progress and Cancel."""
+        w = self.window
+        if w.current_path is None:
+            w.status.hint("Open a panorama first: auto sky then finds its sky without a model", 6000)
+            return
+        self.prediction_dock.show()
+        self.prediction_dock.raise_()
+        if every_image:
+            self.prediction.auto_sky_all()
+        else:
+            self.prediction.auto_sky_current()
+
     def _on_prediction(self, path: Path, prediction) -> None:
         if Path(path) == self.window.current_path:
             self._show(prediction)
+            if prediction.source:  # auto sky: say so where the user looks, with its verdict
+                self.window.status.hint(prediction_summary(Path(path).name, prediction), 15000)
 
     def _show(self, prediction) -> None:
         self.current_prediction = prediction
@@ -184,7 +209,10 @@ class LearningPanels(QObject):
     def _refresh_overlay(self) -> None:
         p = self.current_prediction
         if p is not None:
-            self.window.set_prediction(p.uncertainty if self._show_uncertainty else p.prob)
+            if self._show_uncertainty:
+                self.window.set_prediction(p.uncertainty)
+            else:  # the worker made it (at most 4096 px wide): no 8K work on the GUI thread
+                self.window.set_prediction(*p.display_mask)
 
     def sort_by_uncertainty(self) -> None:
         """Put the images whose predictions hesitate most at the top of the list."""
@@ -202,8 +230,13 @@ class LearningPanels(QObject):
         w = self.window
         p = self.current_prediction
         image_id = None if w.current_path is None else w.session.image_id(w.current_path)
+        if p is not None and image_id is None:
+            w.status.hint("A lone image has no labels to accept into: open its project folder "
+                          "(or COCO file) to keep the prediction as polygons", 8000)
+            return False
         if p is None or image_id is None:
-            w.status.hint("No prediction to accept: predict this image first (Ctrl+R)", 6000)
+            w.status.hint("No prediction to accept: predict this image first (Ctrl+R, or Auto Sky "
+                          "Ctrl+Shift+K)", 6000)
             return False
         record = w.session.labels.images[image_id]
         if p.mask.shape != (record.height, record.width):

@@ -30,6 +30,7 @@ from skysegui.gui.actions import build_actions, shortcuts_dialog
 from skysegui.gui.editing.commands import EditCommand, mark_no_sky
 from skysegui.gui.editing.editor import LabelEditor
 from skysegui.gui.gui_thread_gc import install_gui_thread_gc
+from skysegui.gui.label_export import EXPORTS, LabelExport
 from skysegui.gui.learning import LearningPanels
 from skysegui.gui.messages import show_error
 from skysegui.gui.panels.image_list import ImageList
@@ -38,6 +39,7 @@ from skysegui.gui.panels.tone_panel import TonePanel
 from skysegui.gui.session import Ask, Session, message_box_ask
 from skysegui.gui.settings import AppSettings
 from skysegui.gui.status_bar import StatusBar
+from skysegui.gui.tone_keys import connect_tone_keys
 from skysegui.gui.viewer.image_view import ImageView
 from skysegui.gui.viewer.label_mask import LabelMaskRenderer
 from skysegui.gui.viewer.pixmaps import to_pixmap
@@ -147,6 +149,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         file_menu.addActions([a.save, a.export])
+        self.label_export = LabelExport(self)
+        export_labels = file_menu.addMenu("Export &Labels As")
+        for name in EXPORTS:
+            export_labels.addAction(self.actions.by_name[name])
+            self.actions.by_name[name].triggered.connect(lambda _=False, n=name: self.label_export.ask(n))
         file_menu.addSeparator()
         file_menu.addAction(a.quit)
         edit_menu = bar.addMenu("&Edit")
@@ -157,6 +164,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([a.wrap, a.half_swap])
         view_menu.addSeparator()
         view_menu.addActions([a.toggle_labels, a.toggle_prediction, a.auto_exposure])
+        connect_tone_keys(self, view_menu)  # tev's exposure/offset/reset/normalise keys
         view_menu.addSeparator()
         view_menu.addActions([a.next_image, a.previous_image])
         self.panels_menu = view_menu.addMenu("&Panels")
@@ -182,9 +190,12 @@ class MainWindow(QMainWindow):
         toolbar.addActions(tools)
         toolbar.addSeparator()
         tools_menu.addSeparator()
-        tools_menu.addActions([a.train, a.predict_current, a.predict_all, a.accept_prediction])
+        tools_menu.addActions([a.train, a.predict_current, a.predict_all, a.auto_sky, a.auto_sky_all])
+        tools_menu.addAction(a.accept_prediction)
         tools_menu.addAction(a.sort_by_uncertainty)
         toolbar.addActions([a.fit, a.zoom_100, a.half_swap, a.auto_exposure])
+        toolbar.addSeparator()
+        toolbar.addAction(a.auto_sky)  # one click to a sky mask, with no model
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
         self.toolbar = toolbar
         help_menu = bar.addMenu("&Help")
@@ -259,7 +270,7 @@ class MainWindow(QMainWindow):
             path = QFileDialog.getExistingDirectory(self, "Open project folder")
         else:
             pattern = (
-                "COCO / Label Studio JSON (*.json)"
+                "Label files: COCO, Label Studio, labelme, CVAT (*.json *.xml)"
                 if kind == "coco"
                 else "Images (*.exr *.hdr *.tif *.tiff *.png *.jpg *.jpeg)"
             )
@@ -319,6 +330,7 @@ class MainWindow(QMainWindow):
         self.editor.set_labels(self.session.labels, image_id)
         self.refresh_label_overlay()
         info = loaded.image.info
+        self.status.set_primaries(info)
         repaired = _repair_note(info)
         self.status.hint(f"{loaded.path.name}: {info.width} x {info.height}, {info.source_type}{repaired}", 8000)
         image_warnings = [f"{loaded.path.name}{repaired}"] if repaired else []
@@ -336,6 +348,7 @@ class MainWindow(QMainWindow):
 
     def _on_load_failed(self, exc: Exception) -> None:
         self.status.hint("")
+        self.status.set_primaries(None)
         self.view.clear()  # no stale picture of the previous image under the new name
         show_error(self, exc, "Cannot open image")
 
@@ -422,9 +435,10 @@ class MainWindow(QMainWindow):
             show_error(self, exc, "Cannot save")
             return False
 
-    def set_prediction(self, mask_or_prob) -> None:
-        """Show a prediction of the current image (0/1 mask or probability map)."""
-        self.layers_panel.set_prediction(mask_or_prob)
+    def set_prediction(self, mask_or_prob, scale: int = 1) -> None:
+        """Show a prediction of the current image (0/1 mask or probability map), each of
+        its pixels covering scale x scale image pixels."""
+        self.layers_panel.set_prediction(mask_or_prob, scale=scale)
 
     def set_export_handler(self, handler) -> None:
         """File > Export... calls handler(window) (the export panel registers itself here)."""
@@ -531,6 +545,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.loader.wait(5000)
         self.label_masks.wait(5000)
+        self.label_export.wait(5000)
         self.thumbnails.cancel()
         self.thumbnails.wait(10000)
         self.session.autosave_timer.stop()

@@ -121,7 +121,7 @@ class Session(QObject):
         path = Path(path).expanduser()
         if not path.exists():
             raise ProjectError(f"{path} does not exist: choose a project folder, a COCO file or an image")
-        lone_image = path.is_file() and path.suffix.lower() != ".json"
+        lone_image = path.is_file() and path.suffix.lower() not in (".json", ".xml")
         if lone_image and self.project is not None:
             # header only: an unreadable, unsupported or huge file is refused with its own
             # message before the open project is closed (otherwise the loader reports it)
@@ -163,7 +163,7 @@ class Session(QObject):
     def _keep_deferred_recovery(self) -> None:
         """Before this session autosaves, saves or discards: the crash's autosave the user
         chose to decide on later would be overwritten or dropped, so keep it under its own
-        name (labels.recovered-<time>.json, a COCO file that File > Open COCO File opens)."""
+        name (labels.recovered-<time>.json, a COCO file that File > Open Label File opens)."""
         if not self._deferred_recovery or self.project is None:
             return
         source = self.project.autosave_path
@@ -183,7 +183,7 @@ class Session(QObject):
                 f"cannot keep the earlier autosaved edits ({exc.strerror or exc}): move "
                 f"{source.name} out of {source.parent} yourself, or open the project again to restore it"
             ) from exc
-        self.message.emit(f"Kept the earlier autosaved edits as {kept.name} (File > Open COCO File opens it)")
+        self.message.emit(f"Kept the earlier autosaved edits as {kept.name} (File > Open Label File opens it)")
 
     def _warn(self, warnings) -> None:
         if warnings:

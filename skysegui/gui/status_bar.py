@@ -1,4 +1,5 @@
-"""Status bar: hints, pixel readout (coordinates, linear RGB, luminance), zoom, dynamic range."""
+"""Status bar: hints, pixel readout (coordinates, linear RGB, luminance), colour primaries,
+zoom, dynamic range."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class StatusBar(QStatusBar):
         self.pixel_label.setMinimumWidth(420)
         self.range_label = QLabel("")
         self.range_label.setToolTip("Dynamic range of the image: log2(max / min) of luminance")
+        self.primaries_label = QLabel("")
         self.zoom_label = QLabel("")
         self.zoom_label.setMinimumWidth(70)
         self.warnings_label = QLabel("")
@@ -35,7 +37,7 @@ class StatusBar(QStatusBar):
         self.warnings_label.setStyleSheet("color: #ffb040;")
         self.warnings_label.setMinimumWidth(40)  # a long warning is clipped, never widens the window
         self.addPermanentWidget(self.warnings_label)
-        for label in (self.pixel_label, self.range_label, self.zoom_label):
+        for label in (self.pixel_label, self.primaries_label, self.range_label, self.zoom_label):
             label.setObjectName("statusField")
             self.addPermanentWidget(label)
 
@@ -53,6 +55,24 @@ class StatusBar(QStatusBar):
         self.range_label.setToolTip(
             f"Dynamic range: {stops:.1f} stops (luminance {low:.3g} .. {high:.3g})"
         )
+
+    def set_primaries(self, info) -> None:
+        """The colour primaries the image declares (core ImageInfo.primaries); an arrow
+        when its pixels were converted to Rec.709 / sRGB for display ('ACES AP0 → 709')."""
+        if info is None:
+            self.primaries_label.setText("")
+            self.primaries_label.setToolTip("")
+            return
+        name = info.primaries
+        text = f"{name} \u2192 709" if info.converted_to_rec709 else name.split(" (")[0]
+        self.primaries_label.setText(text)
+        tip = f"Colour primaries the file declares: {name}"
+        if info.chromaticities is not None:
+            tip += "\nchromaticities (r, g, b, white x,y): " + ", ".join(f"{v:.4f}" for v in info.chromaticities)
+        if info.converted_to_rec709:
+            tip += ("\nShown (and given to the network) converted to Rec.709 / sRGB primaries "
+                    "(Bradford); exported EXRs keep the file's own pixels and primaries")
+        self.primaries_label.setToolTip(tip)
 
     def set_warnings(self, warnings: list[str]) -> None:
         """What loading repaired or skipped stays visible (hints are overwritten at once):

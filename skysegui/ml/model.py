@@ -420,16 +420,22 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
 
 
 def load_weights_h5(model, path: str | os.PathLike) -> None:
-    """Load weights written by save_model (legacy HDF5 layout, by layer order)."""
-    import h5py
-    from tf_keras.src.saving.legacy import hdf5_format
+    """Load weights written by save_model (legacy HDF5 layout, by layer order).
 
-    with h5py.File(str(path), "r") as f:
-        if "layer_names" not in f.attrs and "model_weights" in f:
-            f = f["model_weights"]
-        hdf5_format.load_weights_from_hdf5_group(f, model)
-    for layer in model.layers:
-        layer.finalize_state()
+    tf-keras's public Model.load_weights reads that layout from a name ending in ".h5" but
+    takes a name ending in ".weights.h5" (WEIGHTS_NAME) for the Keras 3 layout, so it is
+    given a link to the file under a plain ".h5" name (a copy where links are refused)."""
+    import shutil
+    import tempfile
+
+    source = Path(path).resolve()
+    with tempfile.TemporaryDirectory(prefix="skysegui-weights-") as tmp:
+        alias = Path(tmp) / "weights.h5"
+        try:
+            alias.symlink_to(source)
+        except OSError:  # e.g. Windows without the right to make links
+            shutil.copyfile(source, alias)
+        model.load_weights(str(alias))
 
 
 def list_models(models_dir: str | os.PathLike) -> list[Path]:

@@ -26,3 +26,25 @@ def model_problem(folder: str | Path) -> str:
     except Exception:
         return ""
     return "" if card.learnt else card.verdict.get("message", "it has not learnt")
+
+
+def model_title(folder: str | Path) -> str:
+    """The name the user sees: "built-in sky model" for the one that ships, else the folder's."""
+    from skysegui.ml.builtin_model import BUILTIN_NAME, is_builtin
+
+    return BUILTIN_NAME if is_builtin(folder) else Path(folder).name
+
+
+def model_summary(folder: str | Path) -> str:
+    """The card's figures in one line: the validation score beside the trivial masks' and,
+    for the built-in model, what it was trained on ('' when the card has neither)."""
+    from skysegui.ml.builtin_model import describe_training
+    from skysegui.ml.quality import describe
+
+    try:
+        card = read_card(folder)
+    except Exception:
+        return ""
+    prefix = "val_" if "val_miou" in card.metrics else "check_"
+    parts = [describe(card.metrics, prefix), describe_training(card)]
+    return "; ".join(p for p in parts if p)

@@ -21,6 +21,7 @@ never exists as a float32 network-input copy; the batch size follows free memory
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is importe
 from skysegui.core import refine, tiling
 from skysegui.core.errors import PredictionError
 from skysegui.core.imageio.planes import read_plane
-from skysegui.core.predictions import prediction_paths
+from skysegui.core.predictions import prediction_paths, read_source, write_source
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
 
 MODES = ("quality", "fast", "report")
@@ -42,6 +43,7 @@ PROB_FORMATS = ("png16", "tiff")
 BYTES_PER_PIXEL = 1500
 MAX_BATCH = 16
 DEFAULT_TILE = 1024  # px, quality mode (rounded up to a size the network takes)
+DISPLAY_MAX_WIDTH = 4096  # px: wider prediction overlays are drawn reduced (see display_mask)
 HALF_FLOAT_ABOVE = 16_000_000  # pixels; larger images are read as float16 to halve memory
 
 
@@ -55,6 +57,8 @@ class Prediction:
     threshold: float = 0.5
     mode: str = ""
     seconds: float = 0.0
+    source: str = ""  # who made it when not a model: "auto sky" (ml/autosky_predict.py)
+    note: str = ""  # what that source says of the scene, in words ("indoors: no sky found")
 
     @classmethod
     def from_prob(cls, prob: np.ndarray, threshold: float = 0.5, **kw) -> Prediction:
@@ -67,14 +71,44 @@ class Prediction:
             **kw,
         )
 
-    @property
+    @functools.cached_property
     def uncertainty_score(self) -> float:
         """One number to sort images by: the mean uncertainty (0 = sure everywhere)."""
         return float(self.uncertainty.mean()) if self.uncertainty.size else 0.0
 
+    @functools.cached_property
+    def sky_fraction(self) -> float:
+        return float(self.mask.mean()) if self.mask.size else 0.0
+
+    @functools.cached_property
+    def display_mask(self) -> tuple[np.ndarray, int]:
+        """(mask to draw, image pixels per mask pixel): at most DISPLAY_MAX_WIDTH wide, so
+        the window's overlay of an 8K prediction costs its GUI thread a few milliseconds."""
+        return display_mask(self.mask)
+
+    def prepare_for_display(self) -> Prediction:
+        """Compute what the window shows (scores, the overlay's mask) once, in the worker
+        thread that made the prediction: on an 8K panorama each costs the GUI thread
+        tens of milliseconds otherwise."""
+        _ = self.uncertainty_score, self.sky_fraction, self.display_mask
+        return self
+
     @property
     def shape(self) -> tuple[int, int]:
         return self.prob.shape[:2]
+
+
+def display_mask(mask: np.ndarray, max_width: int = DISPLAY_MAX_WIDTH) -> tuple[np.ndarray, int]:
+    """`mask` reduced by a whole factor (nearest) until it is at most `max_width` wide."""
+    import cv2
+
+    h, w = mask.shape[:2]
+    factor = max(1, -(-w // max_width))
+    if factor == 1:
+        return np.ascontiguousarray(mask, dtype=np.uint8), 1
+    small = cv2.resize(np.asarray(mask, np.uint8), (-(-w // factor), -(-h // factor)),
+                       interpolation=cv2.INTER_NEAREST)
+    return small, factor
 
 
 def uncertainty_map(prob: np.ndarray) -> np.ndarray:
@@ -316,7 +350,8 @@ def save_prediction(
     """Write mask (8-bit 0/255), probability (16-bit PNG or float TIFF), uncertainty (8-bit).
 
     Files are named by core.predictions.prediction_paths and written atomically; a stale
-    probability file of the other format is removed so readers never mix two runs.
+    probability file of the other format is removed so readers never mix two runs. A
+    prediction that no model made (auto sky) is named in <stem>.source.json beside them.
     """
     if prob_format not in PROB_FORMATS:
         raise PredictionError(f"unknown probability format {prob_format!r}: use png16 or tiff")
@@ -324,6 +359,7 @@ def save_prediction(
 
     paths = prediction_paths(out_dir, image_name)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
+    write_source(paths, "")  # first: a half-written new prediction never keeps an old source
     write_png(paths.mask, (prediction.mask > 0).astype(np.uint8) * 255)
     if prob_format == "png16":
         write_png(paths.prob_png, np.round(prediction.prob * 65535.0).astype(np.uint16), bits=16)
@@ -334,6 +370,8 @@ def save_prediction(
     if stale.exists():
         stale.unlink()
     write_png(paths.uncertainty, np.round(prediction.uncertainty * 255.0).astype(np.uint8))
+    if prediction.source:
+        write_source(paths, prediction.source, prediction.note)
     return paths
 
 
@@ -347,7 +385,9 @@ def load_prediction(out_dir: str | os.PathLike, image_name: str | os.PathLike, t
     prob_path = paths.prob
     if prob_path is None:
         mask = _read(paths.mask) > 127
-        return Prediction.from_prob(mask.astype(np.float32), threshold, mode="loaded")
+        pred = Prediction.from_prob(mask.astype(np.float32), threshold, mode="loaded")
+        pred.source, pred.note = read_source(paths)
+        return pred
     if prob_path.suffix == ".png":
         prob = _read(prob_path).astype(np.float32) / 65535.0
     else:
@@ -356,6 +396,7 @@ def load_prediction(out_dir: str | os.PathLike, image_name: str | os.PathLike, t
         prob = tifffile.imread(prob_path).astype(np.float32)
     pred = Prediction.from_prob(prob, threshold, mode="loaded")
     pred.mask = (_read(paths.mask) > 127).astype(np.uint8)
+    pred.source, pred.note = read_source(paths)
     return pred
 
 

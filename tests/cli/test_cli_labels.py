@@ -46,7 +46,7 @@ def test_polygons_from_ground_truth_masks_and_back(tmp_path, gt_dir, hdri_dir):
         if not gt.any():
             assert not ours.any()  # interior: no sky at all
             continue
-        assert (gt & ours).sum() / (gt | ours).sum() >= 0.98, image.file_name
+        assert (gt & ours).sum() / (gt | ours).sum() >= 0.995, image.file_name  # forest was 0.992
     # and back to masks: the CLI pair round-trips
     out = tmp_path / "back"
     assert main(["masks", "--quiet", "--images", str(hdri_dir), "--out", str(out), str(coco_file)]) == 0

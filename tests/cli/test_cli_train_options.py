@@ -62,3 +62,29 @@ def test_train_prints_the_score_beside_the_baselines_and_warns_when_nothing_was_
     config = train_command.build_config(args)
     train_command.choose_start(args, config, Project.open(project.root))
     assert config.init_from == ""
+
+
+def test_from_builtin_fine_tunes_the_built_in_sky_model(tmp_path, monkeypatch, capsys):
+    """`--from builtin`: the built-in model's network and weights (its compact float16 file
+    loads into training), at the fine-tuning rate; without it the word is one error line."""
+    import json
+
+    from skysegui.core.project import Project
+    from tests._builtin import make_builtin_model
+
+    project = write_demo_project(tmp_path / "p", count=3, width=256, height=128, labelled=3, seed=4)
+    monkeypatch.setenv("SKYSEGUI_BUILTIN_MODEL", "none")
+    assert main(["train", "--project", str(project.root), "--from", "builtin"]) == 2
+    assert "cannot start from the built-in sky model" in capsys.readouterr().err
+
+    builtin = make_builtin_model(tmp_path / "builtin")
+    monkeypatch.setenv("SKYSEGUI_BUILTIN_MODEL", str(builtin))
+    args = _parse("--project", str(project.root), "--from", "builtin")
+    config = train_command.build_config(args)
+    train_command.choose_start(args, config, Project.open(project.root))
+    assert config.init_from == str(builtin)
+    assert main(["train", "--project", str(project.root), "--from", "builtin", "--epochs", "1", "--steps", "2",
+                 "--batch-size", "2", "--budget", "0", "--name", "tuned"]) == 0
+    card = json.loads((project.models_dir / "tuned" / "card.json").read_text())
+    assert card["config"]["backbone"] == json.loads((builtin / "card.json").read_text())["config"]["backbone"]
+    assert "fine-tuned from" in json.dumps(card)

@@ -345,7 +345,7 @@ def test_label_studio_task_variants(tmp_path):
     path.write_text(json.dumps(tasks))
     loaded = load_labels(path)
     assert loaded.format == "label-studio"
-    assert any("brushlabels" in w for w in loaded.warnings)
+    assert any("brush result 'b' has an unusable rle" in w for w in loaded.warnings)  # a broken brush
     labels = loaded.labels
     assert labels.image_by_name("PANO").id == 1 and labels.image_by_name("other.exr").id == 2
     sky = sky_mask(labels, 1)
@@ -392,3 +392,20 @@ def test_a_category_that_is_neither_sky_nor_object_is_a_warning_naming_it(tmp_pa
     assert len(about) == 1, result.warnings  # 'tree' has no annotations: nothing to say
     assert "labels.json" in about[0] and "'cloud'" in about[0] and "2 annotation(s)" in about[0]
     assert len(result.labels.annotations) == 3  # nothing is dropped
+
+
+def test_coco_with_images_but_no_annotations_key_says_no_labels_were_found(tmp_path):
+    """It used to load silently, and `masks` wrote an empty (no sky) mask per image."""
+    path = tmp_path / "images_only.json"
+    path.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 8, "height": 4},
+                   {"id": 2, "file_name": "b.jpg", "width": 8, "height": 4}],
+        "categories": [{"id": 1, "name": "sky"}],
+    }), encoding="utf-8")
+    result = load_labels(path)
+    assert result.warnings == [
+        f'{path}: has 2 image(s) but no "annotations": no labels were found; export the labels '
+        "again (with annotations) from your labeling tool"]
+    assert len(result.labels.images) == 2 and not result.labels.annotations
+    path.write_text(json.dumps({"images": [], "annotations": [], "categories": []}), encoding="utf-8")
+    assert load_labels(path).warnings == []  # an empty key is an answer, not a missing one

@@ -31,7 +31,8 @@ class LineChild:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            self.lines.append(line.strip())
+            if line.strip():  # a library may print a blank line; the protocol has none
+                self.lines.append(line.strip())
 
     def wait_until(self, ready: Callable[[], bool], timeout: float, what: str = "the child",
                    poll: float = 0.005) -> None:

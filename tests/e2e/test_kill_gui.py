@@ -104,7 +104,7 @@ class Driver(LineChild):
 
     def positions(self) -> dict[int, float]:
         """x of the moved vertex for every version the program started writing."""
-        return {int(p[1]): float(p[2]) for p in (line.split() for line in self.lines) if p[0] == "start"}
+        return {int(p[1]): float(p[2]) for p in (line.split() for line in self.lines) if len(p) == 3 and p[0] == "start"}
 
     def possible_on_disk(self) -> set[float]:
         """The last version written completely, or the one being written when killed."""

@@ -42,7 +42,7 @@ def test_menus_hold_every_action_with_its_shortcut(window):
     menus = {m.title().replace("&", ""): m for m in (a.menu() for a in window.menuBar().actions())}
     assert list(menus) == ["File", "Edit", "View", "Tools", "Help"]
     texts = {name: [a.text().replace("&", "") for a in m.actions()] for name, m in menus.items()}
-    assert {"Open Project...", "Open COCO File...", "Open Image...", "Save Labels", "Export...", "Quit"} <= set(texts["File"])
+    assert {"Open Project...", "Open Label File...", "Open Image...", "Save Labels", "Export...", "Quit"} <= set(texts["File"])
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for m in menus.values() for a in m.actions()}
     assert shortcuts["Save Labels"] == "Ctrl+S"
     assert shortcuts["Fit to Window"] == "F"

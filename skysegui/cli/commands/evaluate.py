@@ -13,8 +13,10 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np  # imported when the command runs (`skysegui --help` stays fast)
 
 MASK_SUFFIX = ".mask.png"
 
@@ -54,6 +56,8 @@ GT_ADVICE = "replace it with an undamaged copy of the ground truth"
 
 
 def read_mask(path: Path, advice: str = PRED_ADVICE) -> np.ndarray:
+    import numpy as np
+
     from skysegui.core.errors import PredictionError
     from skysegui.core.imageio.planes import read_plane
 
@@ -111,6 +115,8 @@ def pairs_from_mask_dir(preds: dict[str, Path], gt_dir: Path, sky_value: int, wa
 
 
 def pairs_from_labels(preds: dict[str, Path], label_file: Path, images: Path | None, warnings: list[str]) -> list[Pair]:
+    import numpy as np
+
     from skysegui.core.annotations import load_labels, sky_mask
 
     loaded = load_labels(label_file, images_dir=images)

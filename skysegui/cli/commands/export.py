@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from skysegui.core.export.batch import EXPORT_KINDS, OVERLAY_FORMATS
-from skysegui.core.export.sources import SOURCES
+from skysegui.core.choices import EXPORT_KINDS, OVERLAY_FORMATS, SOURCES
 
 
 def register(subparsers) -> None:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 
-from skysegui.core.imageio import read_image
-from skysegui.core.tonemap.stats import luminance_stats
-
 _FORMAT_NAMES = {"exr": "OpenEXR", "hdr": "Radiance HDR", "tiff": "TIFF", "png": "PNG", "jpg": "JPEG"}
 
 
@@ -15,8 +12,8 @@ def register(subparsers) -> None:
         "info",
         help="print an image's size, channels, type, bit depth and dynamic range",
         description="Read IMAGE (EXR, HDR, TIFF, PNG, JPEG) and print its size, channels, "
-        "bit depth, whether it is HDR, min/median/max luminance, its dynamic range in "
-        "stops, how many NaN/Inf/negative values were replaced on reading and what the decoder "
+        "bit depth, whether it is HDR, the colour primaries it declares, min/median/max "
+        "luminance, its dynamic range in stops, how many NaN/Inf/negative values were replaced on reading and what the decoder "
         "reported about a damaged picture it still decoded.",
     )
     p.add_argument("image", help="the image file")
@@ -26,6 +23,9 @@ def register(subparsers) -> None:
 
 def describe(path) -> dict:
     """Everything `info` prints, as plain data."""
+    from skysegui.core.imageio import read_image
+    from skysegui.core.tonemap.stats import luminance_stats
+
     image = read_image(path)
     info, stats = image.info, luminance_stats(image.pixels)
     return {
@@ -38,6 +38,9 @@ def describe(path) -> dict:
         "sample_type": "float" if info.is_hdr else "integer",
         "hdr": info.is_hdr,
         "transfer": info.transfer,
+        "primaries": info.primaries,
+        "chromaticities": None if info.chromaticities is None else [float(v) for v in info.chromaticities],
+        "converted_to_rec709": info.converted_to_rec709,
         "luminance": stats.as_dict(),
         "sanitised": {
             "nan": info.sanitised_nan,
@@ -57,6 +60,7 @@ def format_text(d: dict) -> str:
         f"size:          {d['width']} x {d['height']} ({d['width'] * d['height'] / 1e6:.2f} MP)",
         f"channels:      {', '.join(d['channels'])}",
         f"type:          {d['bit_depth']}-bit {d['sample_type']}",
+        f"primaries:     {_primaries_text(d)}",
         f"luminance:     min {lum['min']:.6g}  median {lum['median']:.6g}  max {lum['max']:.6g}"
         + ("  (subsampled)" if lum["sampled"] else ""),
         f"dynamic range: {lum['stops']:.1f} stops (smallest positive {lum['min_positive']:.3g}); "
@@ -68,6 +72,14 @@ def format_text(d: dict) -> str:
         lines.append(f"decoder:       {'; '.join(d['decoder_warnings'])} "
                      "(the picture is damaged; parts of it may be wrong)")
     return "\n".join(lines)
+
+
+def _primaries_text(d: dict) -> str:
+    """'ACES AP0 (declared; converted to Rec.709 / sRGB for display and the network)'."""
+    text = d.get("primaries", "")
+    if d.get("converted_to_rec709"):
+        text += " (declared; converted to Rec.709 / sRGB for display and the network, exports keep it)"
+    return text
 
 
 def run(args) -> int:

@@ -8,25 +8,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING
 
 from skysegui.cli.progress import ProgressBar
-from skysegui.core.annotations import class_map, clean_name, load_labels, sky_mask
-from skysegui.core.annotations.names import label_stem
 from skysegui.core.atomicio import write_bytes_atomic
 from skysegui.core.errors import ExportError
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy, OpenCV and the label code are imported when the command runs (`--help` stays fast)
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "masks",
-        help="write one PNG mask per image of a COCO / Label Studio file",
+        help="write one PNG mask per image of a COCO, Label Studio, labelme or CVAT file",
         description="Rasterise the labels exactly as pycocotools does and write <image>.png "
         "per image into --out: sky 255, else 0 (non-sky objects cut out).",
     )
-    p.add_argument("labels", metavar="COCO_JSON", help="COCO or Label Studio JSON export")
+    p.add_argument("labels", metavar="LABELS",
+                   help="COCO or Label Studio JSON, a labelme JSON or folder, or CVAT for images XML")
     p.add_argument("--images", metavar="DIR",
                    help="folder of the panoramas (real sizes; labels drawn on proxies are rescaled)")
     p.add_argument("--out", metavar="DIR", required=True, help="folder for the PNG masks")
@@ -37,6 +38,8 @@ def register(subparsers) -> None:
 
 
 def encode_png(mask: np.ndarray) -> bytes:
+    import cv2
+
     ok, data = cv2.imencode(".png", mask)
     if not ok:
         raise ExportError("OpenCV could not encode the mask as PNG")
@@ -46,6 +49,9 @@ def encode_png(mask: np.ndarray) -> bytes:
 def _mask_stem(image, used: set[str]) -> str:
     """The panorama's own stem when it was found on disk, else the label's (label_stem);
     a name already written in this run keeps its full stem so no mask overwrites another."""
+    from skysegui.core.annotations import clean_name
+    from skysegui.core.annotations.names import label_stem
+
     stem = image.path.stem if image.path is not None else label_stem(image.file_name)
     if stem.casefold() in used:
         stem = clean_name(image.file_name, upload_prefix=False)
@@ -54,6 +60,10 @@ def _mask_stem(image, used: set[str]) -> str:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from skysegui.core.annotations import class_map, load_labels, sky_mask
+
     result = load_labels(args.labels, images_dir=args.images)
     if not args.quiet:
         for warning in result.warnings:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from skysegui.cli.progress import ProgressBar
-from skysegui.core.annotations import labels_from_masks, name_key, save_coco
-from skysegui.core.annotations.names import find_image, index_images
 from skysegui.core.errors import AnnotationError, ImageReadError, SkysegError
-from skysegui.core.imageio.planes import read_stored
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy and the label and image code are imported when the command runs (`--help` stays fast)
 
 MASK_EXTENSIONS = (".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp")
 _MASK_SUFFIX = re.compile(r"([._-](mask|sky|matte|alpha))+$", re.IGNORECASE)
@@ -35,7 +35,8 @@ def register(subparsers) -> None:
                    help="folder of the panoramas: names and real sizes (recommended)")
     p.add_argument("--out", metavar="COCO_JSON", required=True, help="COCO file to write")
     p.add_argument("--tolerance", type=float, default=1.0,
-                   help="simplification in pixels (default 1.0; 0 keeps every corner)")
+                   help="largest simplification in pixels (default 1.0): an outline is simplified "
+                   "less where it would lose more than 0.3 %% of its pixels; 0 keeps every corner")
     p.add_argument("--min-area", type=float, default=4.0,
                    help="drop regions and holes smaller than this many pixels (default 4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no warnings")
@@ -44,19 +45,28 @@ def register(subparsers) -> None:
 
 def mask_key(path: Path) -> str:
     """Name key of the image a mask file belongs to."""
+    from skysegui.core.annotations import name_key
+
     return name_key(_MASK_SUFFIX.sub("", path.stem))
 
 
 def mask_image(on_disk: dict[str, Path], path: Path) -> Path | None:
     """The panorama (from index_images) a mask file belongs to."""
+    from skysegui.core.annotations.names import find_image
+
     return find_image(on_disk, _MASK_SUFFIX.sub("", path.stem))
 
 
 def read_mask(path: Path) -> np.ndarray:
+    from skysegui.core.imageio.planes import read_stored
+
     return read_stored(path, ImageReadError, "export the mask again")
 
 
 def run(args) -> int:
+    from skysegui.core.annotations import labels_from_masks, save_coco
+    from skysegui.core.annotations.names import index_images
+
     mask_dir = Path(args.masks)
     if not mask_dir.is_dir():
         raise AnnotationError(f"{mask_dir} is not a folder of masks")

@@ -2,6 +2,8 @@
 
 INPUTS are image files, folders of images, or project folders (their images/). Existing
 predictions are skipped unless --force, so an interrupted run continues where it stopped.
+Without --model: the project's newest model that learnt, else the built-in sky model.
+With --auto: auto sky (core/autosky.py), which needs no model and no TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,16 +18,25 @@ MODES = ("quality", "fast", "report")
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "predict",
-        help="predict sky masks with a trained model",
-        description="Predict sky masks for images, folders or projects. Writes "
+        help="predict sky masks with a trained model (or the built-in one), or --auto with none",
+        description="Predict sky masks for images, folders or projects. Without --model the "
+        "project's newest model that learnt is used, else the built-in sky model that ships "
+        "with the program (also for loose image files). Writes "
         "<stem>.mask.png (0/255), <stem>.prob.png (16-bit) or .prob.tif (float) and "
         "<stem>.uncertainty.png into --out (default: the project's predictions/ folder). "
         "quality: overlapping full-resolution tiles blended across tile borders and the "
         "360-degree seam; fast: reduced resolution + edge-aware upsampling; report: the "
-        "pipeline report's non-overlapping patches (a baseline with seams).",
+        "pipeline report's non-overlapping patches (a baseline with seams). "
+        "--auto: auto sky instead of a model (no model, no training, no TensorFlow): the sky "
+        "found from the panorama's luminance, colour and elevation, refined by a graph cut, "
+        "with the same output files and a <stem>.source.json naming it.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, project folders or label files")
-    p.add_argument("--model", required=True, help="model folder (with card.json), e.g. <project>/models/<name>")
+    p.add_argument("--model", help="model folder (with card.json), e.g. <project>/models/<name> "
+                   "(default: the project's newest model that learnt, else the built-in sky model)")
+    p.add_argument("--auto", action="store_true",
+                   help="auto sky: find the sky without any model (about 1 s for 1K, 3 s for 8K "
+                   "on a CPU); --mode, --tile, --overlap, --fast-size and --crf do not apply")
     p.add_argument("--out", help="output folder (default: <project>/predictions for one project)")
     p.add_argument("--mode", choices=MODES, default="quality", help="prediction method (default quality)")
     p.add_argument("--tile", type=int, default=None,
@@ -45,8 +56,9 @@ def _is_project(folder: Path) -> bool:
     return (folder / "images").is_dir() or (folder / "labels.json").is_file()
 
 
-def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None]:
-    """(image paths in a stable order, the project's predictions folder if one project was given)."""
+def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None, list]:
+    """(image paths in a stable order, the project's predictions folder if one project was
+    given, the projects given)."""
     from skysegui.core.errors import PredictionError
     from skysegui.core.imageio import IMAGE_EXTENSIONS
 
@@ -83,7 +95,30 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None]:
         seen[image.stem] = image
     unique = list(dict.fromkeys(seen.values()))
     default_out = projects[0].predictions_dir if len(projects) == 1 and len(inputs) == 1 else None
-    return unique, default_out
+    return unique, default_out, projects
+
+
+def choose_model(projects: list) -> Path:
+    """The model to use when --model is not given: the projects' own newest model that
+    learnt, else the built-in sky model; PredictionError when there is neither."""
+    from skysegui.core.errors import PredictionError
+    from skysegui.ml.builtin_model import (
+        builtin_model_problem,
+        default_prediction_model,
+        project_model,
+    )
+
+    own = list(dict.fromkeys(m for m in (project_model(p.models_dir) for p in projects) if m is not None))
+    if len(own) > 1:
+        raise PredictionError(
+            f"the projects given have models of their own ({', '.join(str(m) for m in own)}): "
+            "choose one with --model")
+    chosen = own[0] if own else default_prediction_model()
+    if chosen is not None:
+        return chosen
+    why = builtin_model_problem() or "the built-in sky model's card says it has not learnt"
+    where = "the project has no model that learnt" if projects else "no project was given"
+    raise PredictionError(f"no model to predict with: {where}, and {why}; give a model folder with --model")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
     from skysegui.ml.model import load_model
     from skysegui.ml.predict import Predictor, read_for_prediction, save_prediction
 
-    images, default_out = collect_inputs(args.inputs)
+    if args.auto and args.model:
+        raise PredictionError("--auto finds the sky without a model: give --auto or --model, not both")
+    images, default_out, projects = collect_inputs(args.inputs)
     out = Path(args.out) if args.out else default_out
     if out is None:
         raise PredictionError("say where to write the predictions with --out DIR")
@@ -103,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipping {skipped} image(s) already predicted in {out} (use --force to redo)", file=sys.stderr)
     if not todo:
         return 0
-    if args.crf:
+    if args.crf and args.auto:
+        print("warning: --crf applies to a model's fast mode, not to --auto; ignored", file=sys.stderr)
+    elif args.crf:
         from skysegui.core.refine import crf_available
 
         if not crf_available():
@@ -111,21 +150,32 @@ def run(args: argparse.Namespace) -> int:
                   "predicting without the CRF", file=sys.stderr)
         elif args.mode != "fast":
             print("warning: --crf applies to --mode fast only; ignored", file=sys.stderr)
-    predictor = Predictor(
-        load_model(args.model),
-        tile=args.tile,
-        overlap=args.overlap,
-        fast_long_side=args.fast_size,
-        use_crf=args.crf,
-        threshold=args.threshold,
-    )
+    if args.auto:
+        from skysegui.ml.autosky_predict import AUTO_MODE, AutoSkyPredictor
+
+        predictor, mode = AutoSkyPredictor(threshold=args.threshold), AUTO_MODE
+    else:
+        model_dir = Path(args.model) if args.model else choose_model(projects)
+        if not args.model:
+            from skysegui.ml.model_status import model_title
+
+            print(f"model: {model_title(model_dir)} ({model_dir})", file=sys.stderr)
+        predictor = Predictor(
+            load_model(model_dir),
+            tile=args.tile,
+            overlap=args.overlap,
+            fast_long_side=args.fast_size,
+            use_crf=args.crf,
+            threshold=args.threshold,
+        )
+        mode = args.mode
     failures = 0
     print(f"{'image':30s} {'mode':8s} {'seconds':>8s} {'sky %':>6s} {'uncertainty':>11s}")
     for i, path in enumerate(todo, 1):
         bar = ProgressBar(f"[{i}/{len(todo)}] {path.name}")
         try:
             image = read_for_prediction(path)
-            pred = predictor.predict(image, mode=args.mode, progress=bar)
+            pred = predictor.predict(image, mode=mode, progress=bar)
             save_prediction(pred, out, path, prob_format=args.prob_format)
         except CancelledError:
             raise
@@ -136,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {text if path.name in text else f'{path.name}: {text}'}", file=sys.stderr)
             continue
         sky = 100.0 * float(pred.mask.mean())
-        print(f"{path.name[:30]:30s} {args.mode:8s} {pred.seconds:8.2f} {sky:6.1f} {pred.uncertainty_score:11.4f}")
+        note = f"  {pred.note}" if pred.note else ""  # auto sky: "indoors: no sky found"
+        print(f"{path.name[:30]:30s} {mode:8s} {pred.seconds:8.2f} {sky:6.1f} {pred.uncertainty_score:11.4f}{note}")
     if failures:
         if len(todo) > 1:  # one image: its own error line says it all
             print(f"error: {failures} of {len(todo)} image(s) failed (see above)", file=sys.stderr)

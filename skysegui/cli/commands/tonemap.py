@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from skysegui.core.choices import OPERATORS
 from skysegui.core.errors import SkysegError
-from skysegui.core.imageio import read_image, write_image
-from skysegui.core.tonemap import OPERATORS, ToneSettings, auto_exposure, tonemap
+
+if TYPE_CHECKING:
+    from skysegui.core.tonemap import ToneSettings
 
 _OUT_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -45,6 +46,8 @@ def register(subparsers) -> None:
 
 def settings_from_args(args, pixels=None) -> ToneSettings:
     """ToneSettings for the parsed options (auto exposure needs the pixels)."""
+    from skysegui.core.tonemap import ToneSettings, auto_exposure
+
     for name in ("exposure", "offset", "gamma", "white_point", "percentile"):
         value = getattr(args, name)
         if value is not None and not math.isfinite(value):
@@ -70,6 +73,11 @@ def settings_from_args(args, pixels=None) -> ToneSettings:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from skysegui.core.imageio import read_image, write_image
+    from skysegui.core.tonemap import tonemap
+
     out = Path(args.out)
     if out.suffix.lower() not in _OUT_EXTENSIONS:
         raise ToneArgumentError(f"{out.name}: write the picture as .png or .jpg")

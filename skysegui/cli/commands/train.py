@@ -7,6 +7,8 @@ import sys
 
 
 def register(subparsers) -> None:
+    from skysegui.ml.configs import preset_names
+
     p = subparsers.add_parser(
         "train",
         help="train a sky segmentation model on a project's labels",
@@ -19,7 +21,9 @@ def register(subparsers) -> None:
         "beside what an all-sky and a no-sky mask score, and says when it has not learnt.",
     )
     p.add_argument("--project", required=True, help="project folder (or a COCO file inside one)")
-    p.add_argument("--config", metavar="FILE.toml", help="training config (training/configs/*.toml)")
+    p.add_argument("--config", metavar="NAME|FILE.toml",
+                   help="training config: a built-in one (" + ", ".join(preset_names()) + ") or a "
+                   "TOML file of the same form (copy one from skysegui/resources/configs/ to change it)")
     p.add_argument("--resume", action="store_true", help="continue the model named by --name/config from its last epoch")
     p.add_argument("--name", help="model folder name under <project>/models")
     p.add_argument("--preset", choices=("default", "cpu", "tiny"), help="model preset (overrides the config's)")
@@ -34,7 +38,8 @@ def register(subparsers) -> None:
                    help="stop after the epoch that reaches this many minutes (0: epochs x steps decide)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--from", dest="start_from", metavar="MODEL",
-                       help="fine-tune this model folder (its network, scale and weights)")
+                       help="fine-tune this model folder (its network, scale and weights), or 'builtin' "
+                       "for the built-in sky model that ships with the program")
     start.add_argument("--scratch", action="store_true",
                        help="start from random weights even if the project has a model")
     p.set_defaults(func=run)
@@ -43,11 +48,11 @@ def register(subparsers) -> None:
 def build_config(args: argparse.Namespace):
     import dataclasses
 
+    from skysegui.ml.configs import load_train_config
     from skysegui.ml.defaults import default_train_config
     from skysegui.ml.model import DEFAULT_PATCH, PRESETS
-    from skysegui.ml.train import TrainConfig
 
-    config = TrainConfig.from_toml(args.config) if args.config else default_train_config()
+    config = load_train_config(args.config) if args.config else default_train_config()
     if args.preset:
         keep = {"input_transform": config.model.input_transform} if args.config else {}
         base = PRESETS[args.preset]
@@ -69,14 +74,13 @@ def build_config(args: argparse.Namespace):
 def choose_start(args: argparse.Namespace, config, project) -> None:
     """--from MODEL, --scratch, or by default the project's newest working model of the
     same network (then the fine-tuning learning rate and budget, unless given)."""
-    from pathlib import Path
 
     from skysegui.ml.defaults import run_defaults
-    from skysegui.ml.train.start import find_start_model
+    from skysegui.ml.train.start import find_start_model, resolve_start
 
     if args.resume or args.scratch:
         return
-    folder = Path(args.start_from) if args.start_from else None
+    folder = resolve_start(args.start_from) if args.start_from else None
     if folder is None and not config.init_from:
         folder = find_start_model(project.models_dir, config.model)
     if folder is not None:
@@ -105,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.4f}"
     print(f"model: {result.model_dir}  epochs: {result.epochs_done}  best val IoU: {best}  {result.summary}")
+    if (result.model_dir / "curves.csv").is_file():
+        print(f"curves: {result.model_dir / 'curves.csv'}  TensorBoard: tensorboard --logdir {result.model_dir / 'logs'}")
     if not result.learnt:
         print(f"warning: {result.verdict.get('message', 'the model has not learnt')}; it is not a "
               "usable sky model yet: train longer, label more images, or start from a working model",

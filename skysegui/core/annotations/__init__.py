@@ -1,4 +1,4 @@
-"""Annotation model, COCO / Label Studio import and export, polygon <-> mask, edits.
+"""Annotation model; COCO, Label Studio, labelme and CVAT files; polygon <-> mask; edits.
 
 Pure data (numpy, no Qt): the GUI, the CLI and training all use these names.
 """

@@ -59,6 +59,11 @@ def parse_coco(data: Any, problems: Problems, images_dir: str | Path | None = No
     if not isinstance(images, list):
         raise problems.fail('has no "images" list, so labels cannot be matched to images; '
                             "export it again as COCO")
+    if "annotations" not in data:
+        # COCO without the key is a file of images only: say so rather than hand out
+        # every image as an empty (no sky) mask
+        problems.warn("", f'has {len(images)} image(s) but no "annotations": no labels were found; '
+                          "export the labels again (with annotations) from your labeling tool")
     annotations = data.get("annotations", [])
     if not isinstance(annotations, list):
         raise problems.fail('"annotations" must be a list; export the file again as COCO')

@@ -1,4 +1,6 @@
-"""load_labels: one entry point for COCO files and Label Studio's native JSON export."""
+"""load_labels: one entry point for every label file we read: COCO, Label Studio's
+native JSON export, labelme JSON (a file or a folder of them) and CVAT for images XML.
+The other formats become COCO data first, so one reader checks them all."""
 
 from __future__ import annotations
 
@@ -7,8 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from skysegui.core.annotations.coco_read import parse_coco
+from skysegui.core.annotations.cutouts import holes_from_cutouts
+from skysegui.core.annotations.cvat import read_cvat
+from skysegui.core.annotations.labelme import (
+    labelme_to_coco,
+    looks_like_labelme,
+    read_labelme_files,
+)
 from skysegui.core.annotations.labelstudio import looks_like_label_studio, tasks_to_coco
 from skysegui.core.annotations.model import AnnotationSet
+from skysegui.core.annotations.names import index_images
 from skysegui.core.annotations.validate import Problems
 from skysegui.core.errors import AnnotationError
 
@@ -17,10 +27,11 @@ from skysegui.core.errors import AnnotationError
 class LoadResult:
     labels: AnnotationSet
     warnings: list[str] = field(default_factory=list)
-    format: str = "coco"  # "coco" | "label-studio"
+    format: str = "coco"  # "coco" | "label-studio" | "labelme" | "cvat"
 
 
-def _read_json(path: Path):
+def read_json(path: Path):
+    """Decoded JSON of a label file; every way it can be unreadable is an AnnotationError."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -44,14 +55,26 @@ def _read_json(path: Path):
         raise AnnotationError(f"{path}: JSON nested too deeply to be a label file") from exc
 
 
-def labels_from_data(data, source: str = "labels", images_dir=None, synonyms=None) -> LoadResult:
-    """Parse already-decoded JSON (COCO dict or Label Studio task list)."""
-    problems = Problems(source)
+def labels_from_data(data, source: str = "labels", images_dir=None, synonyms=None,
+                     problems: Problems | None = None) -> LoadResult:
+    """Parse already-decoded JSON (COCO dict, Label Studio task list or labelme file)."""
+    problems = problems or Problems(source)
     fmt = "coco"
     if looks_like_label_studio(data):
         data = tasks_to_coco(data, problems)
         fmt = "label-studio"
+    elif looks_like_labelme(data):
+        return _from_tool(labelme_to_coco([(source, data)], problems), "labelme", problems,
+                          images_dir, synonyms)
     labels = parse_coco(data, problems, images_dir=images_dir, synonyms=synonyms)
+    _warn_roleless_categories(labels, problems)
+    return LoadResult(labels, problems.warnings, fmt)
+
+
+def _from_tool(coco: dict, fmt: str, problems: Problems, images_dir, synonyms) -> LoadResult:
+    """Labels of a tool without holes (labelme, CVAT): contained cut-outs become holes."""
+    labels = parse_coco(coco, problems, images_dir=images_dir, synonyms=synonyms)
+    holes_from_cutouts(labels)
     _warn_roleless_categories(labels, problems)
     return LoadResult(labels, problems.warnings, fmt)
 
@@ -74,11 +97,20 @@ def _warn_roleless_categories(labels, problems: Problems) -> None:
 
 
 def load_labels(path, images_dir=None, synonyms=None) -> LoadResult:
-    """Load COCO or Label Studio JSON; unusable -> AnnotationError, else labels + warnings.
+    """Load COCO, Label Studio or labelme JSON, a folder of labelme files, or CVAT XML;
+    unusable -> AnnotationError, else labels + warnings.
 
     images_dir: where the panoramas are; images are matched by cleaned name and their
     real size read from disk. synonyms: {SKY: [...], NON_SKY: [...]} extra category names.
     """
     path = Path(path)
-    data = _read_json(path)
-    return labels_from_data(data, str(path), images_dir, synonyms)
+    problems = Problems(str(path))
+    if path.is_dir():
+        files = read_labelme_files(path, problems)
+        if images_dir is None and index_images(path):
+            images_dir = path  # labelme keeps each file beside its image
+        return _from_tool(labelme_to_coco(files, problems), "labelme", problems, images_dir, synonyms)
+    if path.suffix.lower() == ".xml":
+        return _from_tool(read_cvat(path, problems), "cvat", problems, images_dir, synonyms)
+    data = read_json(path)
+    return labels_from_data(data, str(path), images_dir, synonyms, problems)

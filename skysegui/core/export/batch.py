@@ -6,7 +6,8 @@ sky is inverted):
   overlay     <stem>.overlay.png | .overlay.jpg | .overlay.tif (16-bit)
   mask        <stem>.mask.png    8-bit, sky 255, else 0
   prob        <stem>.prob.png    16-bit, probability * 65535 (labels give 0 / 65535)
-  rgba-exr    <stem>.rgba.exr    radiance as read + alpha = sky (see hdr_alpha)
+  rgba-exr    <stem>.rgba.exr    radiance as read + alpha = sky (see hdr_alpha); the
+                                 input EXR's header attributes are kept
   sky-exr     <stem>.sky.exr     premultiplied sky only
   ground-exr  <stem>.ground.exr  premultiplied ground only
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from skysegui.core.atomicio import atomic_write
+from skysegui.core.choices import EXPORT_KINDS, OVERLAY_FORMATS
 from skysegui.core.errors import ExportError, ImageReadError
 from skysegui.core.export.hdr_alpha import alpha_layers, write_alpha_exr
 from skysegui.core.export.overlay import (
@@ -36,8 +38,6 @@ from skysegui.core.export.overlay import (
 from skysegui.core.export.sources import SOURCES, SizeMismatchError, make_source
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
 
-EXPORT_KINDS = ("overlay", "mask", "prob", "rgba-exr", "sky-exr", "ground-exr")
-OVERLAY_FORMATS = ("png", "jpg", "tiff16")
 _EXR_LAYOUT = {"rgba-exr": "matte", "sky-exr": "sky", "ground-exr": "ground"}
 _NAME_KIND = {"rgba-exr": "rgba", "sky-exr": "sky", "ground-exr": "ground"}
 _OVERLAY_EXT = {"png": ".png", "jpg": ".jpg", "tiff16": ".tif"}
@@ -169,7 +169,7 @@ def export_images(
             result.warnings.append(f"skipped {item.skip_reason}")
             continue
         try:
-            export_one(item.image, source, options, item.target, cancel=cancel)
+            dropped = export_one(item.image, source, options, item.target, cancel=cancel)
         except SizeMismatchError as exc:
             result.warnings.append(f"skipped {exc}")
             continue
@@ -177,6 +177,10 @@ def export_images(
             result.warnings.append(f"skipped {item.image.name}: {exc}")
             continue
         result.written.append(item.target)
+        if dropped:
+            result.warnings.append(
+                f"{item.target.name}: header attributes not carried over: {'; '.join(dropped)}"
+            )
     report(progress, total, total, "done")
     return result
 
@@ -236,8 +240,12 @@ def select_images(all_paths, names) -> list[Path]:
 # --- one image -------------------------------------------------------------------
 
 
-def export_one(image_path: Path, source, options: ExportOptions, target: Path, cancel=None) -> Path:
-    """Write one image's export to `target` (atomic)."""
+def export_one(image_path: Path, source, options: ExportOptions, target: Path, cancel=None) -> list[str]:
+    """Write one image's export to `target` (atomic); returns the input header attributes
+    an EXR export could not carry over (normally none).
+
+    EXR exports are the input image with an alpha: its own pixels (in its own primaries,
+    not converted to Rec.709, never sanitised) and its header attributes."""
     from skysegui.core import imageio
 
     info = imageio.probe_image(image_path)
@@ -255,10 +263,15 @@ def export_one(image_path: Path, source, options: ExportOptions, target: Path, c
         write_overlay(target, rgb, options.format)
     else:
         dtype = hdr_dtype(info)
-        image = imageio.read_image(image_path, dtype=dtype, sanitise=False)
+        image = imageio.read_image(image_path, dtype=dtype, sanitise=False, rec709=False)
         rgb, alpha = alpha_layers(image.pixels, cov, _EXR_LAYOUT[options.what], in_place=True)
-        write_alpha_exr(target, rgb, alpha)
-    return target
+        attributes = None
+        if info.source_type == "exr":
+            from skysegui.core.imageio.exr_attributes import carried_attributes
+
+            attributes = carried_attributes(image_path, info.width, info.height)
+        return write_alpha_exr(target, rgb, alpha, attributes)
+    return []
 
 
 def hdr_dtype(info) -> type:

@@ -1,7 +1,8 @@
 """HDR pixels with the sky as an alpha channel, for sky replacement downstream.
 
 Three layouts, all RGBA in the file's own float type (half stays half, float stays
-float, no float32 copy of a half image):
+float, no float32 copy of a half image) and primaries (the header's chromaticities,
+envmap and other attributes are carried over, see core.imageio.exr_attributes):
 
   matte   ("rgba-exr")   RGB exactly as read (bit-exact radiance, never multiplied);
                          A = sky coverage. An unassociated matte: use A as a mask.
@@ -84,19 +85,21 @@ def compose_rgba(rgb: np.ndarray, coverage: np.ndarray, layout: str = "matte") -
     return out
 
 
-def write_alpha_exr(path, rgb: np.ndarray, alpha: np.ndarray) -> None:
+def write_alpha_exr(path, rgb: np.ndarray, alpha: np.ndarray, attributes: dict | None = None) -> list[str]:
     """RGB + A as an EXR in the arrays' own type (half or float), ZIP, written atomically.
 
     Written straight through OpenEXR (not core.imageio.write_exr) so nothing is clipped
     (+-Inf and values beyond the half range stay as read) and no RGBA copy is made.
+    `attributes` are the input's header attributes to keep (core.imageio.exr_attributes:
+    chromaticities, envmap, owner, capDate, ...); returns those that could not be
+    written ('name (why)'), normally none.
     """
-    import OpenEXR
+    from skysegui.core.imageio.exr_attributes import write_with_attributes
 
-    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
     channels = {"RGB": np.ascontiguousarray(rgb), "A": np.ascontiguousarray(alpha, dtype=rgb.dtype)}
     with atomic_write(path) as tmp:
         try:
-            OpenEXR.File(header, channels).write(str(tmp))
+            return write_with_attributes(tmp, channels, attributes)
         except (RuntimeError, OSError) as exc:
             raise ExportError(
                 f"could not write {Path(path).name} ({exc}); the previous version is intact: "

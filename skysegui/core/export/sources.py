@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
+from skysegui.core.choices import SOURCES
 from skysegui.core.errors import ExportError
 from skysegui.core.imageio.planes import read_plane as stored_plane
 from skysegui.core.predictions import prediction_paths
-
-SOURCES = ("labels", "prediction")
 
 
 class SizeMismatchError(ExportError):

@@ -48,6 +48,7 @@ def probe_exr(path: Path) -> ImageInfo:
     return ImageInfo(
         path=path, source_type="exr", width=header.width, height=header.height,
         channels=names, is_hdr=True, bit_depth=bits, dtype="", transfer="linear",
+        chromaticities=header.chromaticities,
     )
 
 

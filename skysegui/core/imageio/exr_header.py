@@ -1,4 +1,5 @@
-"""A small reader of the OpenEXR header (first part): size, channel names and pixel types.
+"""A small reader of the OpenEXR header (first part): size, channel names and pixel types,
+and the declared colour primaries (chromaticities).
 
 Used by probe_image (header only, no pixel decoding) and to refuse damaged or too large
 files before the decoder allocates anything. Layout: OpenEXR file format, "Header".
@@ -35,6 +36,8 @@ class ExrHeader:
     deep: bool
     compression: int = -1  # the file's compression code (0 NONE .. 9 DWAB, newer codes above)
     chunk_count: int | None = None  # the "chunkCount" attribute (required in multi-part files)
+    #: the "chromaticities" attribute: red, green, blue and white x,y (None: not declared)
+    chromaticities: tuple[float, ...] | None = None
 
 
 class _Cursor:
@@ -124,6 +127,7 @@ def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
     window = None
     kind = ""
     compression, chunk_count = -1, None
+    chromaticities = None
     while True:
         cur.need(1)
         if data[cur.pos] == 0:
@@ -146,6 +150,8 @@ def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
             compression = value[0]
         elif name == "chunkCount" and size >= 4:
             (chunk_count,) = struct.unpack_from("<i", value)
+        elif name == "chromaticities" and _type == "chromaticities" and size == 32:
+            chromaticities = struct.unpack_from("<8f", value)
     if channels is None or window is None:
         raise CorruptImageError(
             f"{path} has a damaged header (no channel list or data window); copy the file again"
@@ -160,4 +166,5 @@ def _parse_one(cur: _Cursor, data: bytes, path: Path, flags: int) -> ExrHeader:
         deep=bool(flags & 0x800) or kind.startswith("deep"),
         compression=compression,
         chunk_count=chunk_count,
+        chromaticities=chromaticities,
     )

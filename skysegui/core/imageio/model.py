@@ -7,6 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+# defined beside the typed errors (no numpy there), so the CLI starts without numpy
+from skysegui.core.errors import DecoderWarning  # noqa: F401
+
 #: Extensions we read, lower case.
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
     {".exr", ".hdr", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
@@ -31,11 +34,6 @@ _DECODER_NAMES = {"jpg": "JPEG", "png": "PNG", "hdr": "Radiance HDR", "tiff": "T
 MAX_PIXELS: int = 16384 * 8192
 
 
-class DecoderWarning(UserWarning):
-    """Issued by read_image when the decoder complained but still gave a picture (the
-    message is ImageInfo.decoder_note); the CLI prints it as a `warning:` line."""
-
-
 @dataclass
 class ImageInfo:
     """What a file holds, read from its header where the format allows."""
@@ -55,6 +53,19 @@ class ImageInfo:
     #: What the decoder said about a picture it still decoded (a damaged JPEG scan:
     #: "Corrupt JPEG data: premature end of data segment"); the pixels may be wrong.
     decoder_warnings: tuple[str, ...] = ()
+    #: The primaries the file declares (an EXR's "chromaticities": red, green, blue and
+    #: white x,y); None when it declares none, which means Rec.709 / sRGB.
+    chromaticities: tuple[float, ...] | None = None
+    #: True when read_image converted the pixels from those primaries to Rec.709 / sRGB
+    #: (read_image(..., rec709=False) keeps the file's own pixels, as export does).
+    converted_to_rec709: bool = False
+
+    @property
+    def primaries(self) -> str:
+        """The declared primaries in words: 'ACES AP0', 'Rec.709 / sRGB', 'custom', ..."""
+        from skysegui.core.imageio.primaries import primaries_name
+
+        return primaries_name(self.chromaticities)
 
     @property
     def sanitised_total(self) -> int:
@@ -75,7 +86,8 @@ class ImageInfo:
 
 @dataclass
 class Image:
-    """H x W x 3 linear RGB pixels (LDR files are sRGB-decoded) and where they came from."""
+    """H x W x 3 linear RGB pixels (LDR files are sRGB-decoded; Rec.709 / sRGB primaries
+    unless read with rec709=False) and where they came from."""
 
     pixels: np.ndarray
     info: ImageInfo

@@ -2,7 +2,8 @@
 
 Steps: check the file (exists, not empty, magic bytes match the extension), read the
 header and refuse images over MAX_PIXELS, decode, sanitise (NaN/Inf/negatives, counted)
-in the file's own precision, then convert to the dtype the caller wants. A picture the
+in the file's own precision, then convert to the dtype the caller wants (and to Rec.709
+primaries when the file declares others, see primaries.py). A picture the
 decoder complained about but still decoded (a damaged JPEG scan) keeps the complaints in
 ImageInfo.decoder_warnings and issues a DecoderWarning.
 """
@@ -20,6 +21,7 @@ from skysegui.core.imageio.detect import check_file
 from skysegui.core.imageio.exr import HALF_MAX, probe_exr, read_exr_pixels
 from skysegui.core.imageio.model import DecoderWarning, Image, ImageInfo
 from skysegui.core.imageio.opencv_formats import decode_opencv, probe_opencv, to_linear_rgb
+from skysegui.core.imageio.primaries import convert_to_rec709, needs_conversion
 from skysegui.core.imageio.sanitise import sanitise_inplace
 from skysegui.core.imageio.tiff import probe_tiff, read_tiff_array
 from skysegui.core.tonemap.curves import srgb_decode_table
@@ -37,13 +39,20 @@ def probe_image(path: str | os.PathLike) -> ImageInfo:
     return probe_opencv(path, source_type)
 
 
-def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True) -> Image:
+def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True,
+               rec709: bool = True) -> Image:
     """Linear RGB pixels (H x W x 3, float32 or float16) and metadata of an image file.
 
     LDR files (8/16-bit PNG, JPEG, TIFF) are sRGB-decoded to linear. With sanitise, NaN
     becomes 0, +Inf the largest finite value of the file's sample type (65504 for half
     floats; float32 values beyond it saturate there when float16 is asked for), -Inf and
     negatives 0, and the counts are in the returned info.
+
+    With rec709 (the default: the display, the network and every tone curve work in
+    Rec.709 / sRGB primaries) an EXR that declares other primaries (ACES AP0, ...) is
+    converted into them, after sanitising, and info.converted_to_rec709 says so; colours
+    outside Rec.709 clip at 0. rec709=False keeps the file's own pixels (export does,
+    so an exported EXR is the same image as its input).
     """
     dtype = np.dtype(dtype)
     if dtype not in _DTYPES:
@@ -70,7 +79,11 @@ def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True)
         counts = sanitise_inplace(raw)
         info.sanitised_nan, info.sanitised_inf = counts.nan, counts.inf
         info.sanitised_negative = counts.negative
-    pixels = _convert(raw, dtype, clip_to_half=sanitise)
+    if rec709 and needs_conversion(info.chromaticities):
+        pixels = convert_to_rec709(raw, info.chromaticities, dtype)
+        info.converted_to_rec709 = True
+    else:
+        pixels = _convert(raw, dtype, clip_to_half=sanitise)
     info.dtype = pixels.dtype.name
     if info.decoder_warnings:
         warnings.warn(info.decoder_note, DecoderWarning, stacklevel=2)

@@ -1,7 +1,8 @@
 """Display and network transforms of linear HDR pixels.
 
 Public names are those of docs/architecture.md (core/tonemap): ToneSettings and tonemap
-(exposure, offset, sRGB/gamma/Reinhard/filmic/log/false colour -> uint8), auto_exposure,
+(exposure, offset, sRGB/gamma/Reinhard/filmic/log/false colour or an OpenColorIO view
+-> uint8), auto_exposure,
 the sRGB curve, luminance, the network's log transform and its inverse, and the
 DisplayPyramid (re-exported from skysegui.core.pyramid).
 """
@@ -10,7 +11,7 @@ from skysegui.core.tonemap.apply import half_lut, tonemap
 from skysegui.core.tonemap.curves import luminance, srgb_decode, srgb_encode
 from skysegui.core.tonemap.exposure import auto_exposure
 from skysegui.core.tonemap.operators import falsecolor_map
-from skysegui.core.tonemap.settings import OPERATORS, ToneSettings
+from skysegui.core.tonemap.settings import OCIO, OPERATORS, ToneSettings
 from skysegui.core.tonemap.transforms import (
     hdr_log_inverse,
     hdr_log_transform,
@@ -31,6 +32,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "OCIO",
     "OPERATORS",
     "DisplayPyramid",
     "RenderedView",

@@ -23,7 +23,7 @@ from skysegui.core.tonemap.operators import (
     falsecolor_index,
     to_uint8,
 )
-from skysegui.core.tonemap.settings import ToneSettings
+from skysegui.core.tonemap.settings import OCIO, ToneSettings
 
 _REC709_ROW = REC709.reshape(1, 3).astype(np.float32)
 _ALL_HALVES = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
@@ -95,6 +95,8 @@ def _half_luminance(p: np.ndarray) -> np.ndarray:
     conversion is several times slower). NaN stays NaN and maps to the colour map's start."""
     f32 = cv2.multiply(p, 1.0, dtype=cv2.CV_32F)
     lum = cv2.transform(f32, _REC709_ROW)
+    if lum.size == 1:  # OpenCV takes a 1 x 1 array for a scalar (and returns 4 values)
+        return lum.astype(np.float16).reshape(p.shape[:2])
     return cv2.multiply(lum, 1.0, dtype=cv2.CV_16F).reshape(p.shape[:2])
 
 
@@ -130,7 +132,8 @@ def tonemap(pixels, settings: ToneSettings | None = None) -> np.ndarray:
     """uint8 H x W x 3 display picture of linear RGB pixels (never NaN-dependent).
 
     float16 and float32 pixels go through the float16 look-up table (float32 within one
-    code of exact maths); other types are computed in float32.
+    code of exact maths); other types are computed in float32. The "ocio" operator goes
+    through its baked OpenColorIO view (core/tonemap/ocio.py).
     """
     settings = settings or ToneSettings()
     p = np.asarray(pixels)
@@ -144,6 +147,10 @@ def tonemap(pixels, settings: ToneSettings | None = None) -> np.ndarray:
         p = p[..., :3]
     if p.size == 0:
         return np.zeros(p.shape[:2] + (3,), dtype=np.uint8)
+    if settings.operator == OCIO:  # a baked OpenColorIO view (core/tonemap/ocio.py)
+        from skysegui.core.tonemap.ocio import ocio_tonemap
+
+        return ocio_tonemap(p, settings.ocio_key, settings.exposure, settings.offset)
     if p.dtype == np.float32 and settings.stops_max < _HALF_SAFE_STOPS:
         return _float32_via_half(p, settings)
     if not settings.per_channel:

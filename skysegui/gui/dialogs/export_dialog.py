@@ -168,6 +168,8 @@ class ExportDialog(QDialog):
         self.exposure.setValue(float(self.tone.exposure))
         self.operator = QComboBox()
         self.operator.addItems(OPERATORS)
+        if self.tone.operator not in OPERATORS:  # "ocio": the viewer's OpenColorIO view
+            self.operator.addItem(self.tone.operator)
         self.operator.setCurrentText(self.tone.operator)
         self.images = QListWidget()
         self.images.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

@@ -105,8 +105,10 @@ class LayersPanel(QWidget):
         self.threshold = 0.5
         layout.addStretch(1)
 
-    def set_prediction(self, mask_or_prob: np.ndarray | None, threshold: float | None = None) -> None:
-        """Show a prediction: a uint8/bool 0/1 mask, or a float probability map (>= threshold)."""
+    def set_prediction(self, mask_or_prob: np.ndarray | None, threshold: float | None = None,
+                       scale: int = 1) -> None:
+        """Show a prediction: a uint8/bool 0/1 mask, or a float probability map (>= threshold),
+        each pixel covering scale x scale image pixels."""
         overlay = self.rows["prediction"].overlay
         if mask_or_prob is None:
             overlay.set_mask(None)
@@ -114,4 +116,4 @@ class LayersPanel(QWidget):
         arr = np.asarray(mask_or_prob)
         if arr.dtype.kind == "f":
             arr = arr >= (self.threshold if threshold is None else threshold)
-        overlay.set_mask(arr)
+        overlay.set_mask(arr, scale=scale)

@@ -2,7 +2,9 @@
 
 A standalone widget: give it a project (set_project) or a dataset cache (set_data). It runs
 the Trainer in a TrainWorker thread and emits `model_ready(Path)` with the new model folder
-when training ends (also after a cancel, which keeps what was learnt).
+when training ends (also after a cancel, which keeps what was learnt). At every epoch's end
+the curves take that epoch's record from the Trainer: the row it wrote to the model's
+curves.csv and TensorBoard logs (skysegui/ml/train/curves.py).
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -27,10 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from skysegui.gui.panels.curves import CURVE_KEYS, TrainingCurves
 from skysegui.gui.workers.train_worker import TrainWorker, start_worker
-
-TRAIN_PEN = pg.mkPen("#3070ff", width=1)
-VAL_PEN = pg.mkPen("#ff7030", width=2)
 
 
 def format_eta(seconds: float) -> str:
@@ -114,19 +113,11 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.rate = QLabel("")
 
-        self.loss_plot = pg.PlotWidget(title="loss")
-        self.iou_plot = pg.PlotWidget(title="IoU")
-        for plot in (self.loss_plot, self.iou_plot):
-            plot.addLegend(offset=(5, 5))
-            plot.setLabel("bottom", "epoch")
-            plot.setMinimumHeight(120)
-        self.iou_plot.setYRange(0.0, 1.0)
-        self.lines = {
-            "loss": self.loss_plot.plot(pen=TRAIN_PEN, name="train"),
-            "val_loss": self.loss_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val"),
-            "iou": self.iou_plot.plot(pen=TRAIN_PEN, name="train"),
-            "val_iou": self.iou_plot.plot(pen=VAL_PEN, symbol="o", symbolSize=5, name="val"),
-        }
+        self.curves_view = TrainingCurves()  # pyqtgraph is imported when it is first shown
+        # where the same numbers are on disk (ml/train/curves.py), shown once a run has a folder
+        self.logs_label = QLabel("")
+        self.logs_label.setWordWrap(True)
+        self.logs_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -135,8 +126,8 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addWidget(self.rate)
-        layout.addWidget(self.loss_plot, 1)
-        layout.addWidget(self.iou_plot, 1)
+        layout.addWidget(self.curves_view, 1)
+        layout.addWidget(self.logs_label)
         self._fill_start_models()
         self._update_enabled()
 
@@ -144,9 +135,10 @@ class TrainingPanel(QWidget):
     def _fill_start_models(self) -> None:
         """'from scratch' and the project's working models (newest first, the default when
         one has the chosen preset's network): a round of the loop fine-tunes, not restarts."""
+        from skysegui.ml.builtin_model import BUILTIN_NAME
         from skysegui.ml.model import PRESETS, list_models
         from skysegui.ml.model_status import model_learnt
-        from skysegui.ml.train.start import find_start_model
+        from skysegui.ml.train.start import builtin_start_model, find_start_model
 
         self.start_from.blockSignals(True)
         self.start_from.clear()
@@ -159,6 +151,9 @@ class TrainingPanel(QWidget):
             best = find_start_model(models_dir, PRESETS[self.preset.currentText()])
             if best is not None:
                 self.start_from.setCurrentIndex(max(0, self.start_from.findData(str(best))))
+        builtin = builtin_start_model()
+        if builtin is not None:  # offered, never the default: measured against scratch in bench_loop_quality
+            self.start_from.addItem(f"fine-tune the {BUILTIN_NAME}", str(builtin))
         self.start_from.blockSignals(False)
         self._start_changed()
 
@@ -244,9 +239,8 @@ class TrainingPanel(QWidget):
         if self._data is None or self.running:
             return
         config = config or self.config()
-        self._curves = {k: [] for k in self.lines}
-        for line in self.lines.values():
-            line.setData([], [])
+        self._curves = {k: [] for k in CURVE_KEYS}
+        self.curves_view.clear()
         self.bar.setRange(0, config.epochs * config.steps_per_epoch)
         self.bar.setValue(0)
         self._worker = TrainWorker(config, self._data, self._out_dir)
@@ -275,7 +269,8 @@ class TrainingPanel(QWidget):
         return bool(thread.wait(timeout_ms))
 
     def curve(self, key: str) -> list[tuple[float, float]]:
-        """The points (epoch, value) plotted for 'loss', 'iou', 'val_loss' or 'val_iou'."""
+        """The points (epoch, value) plotted for 'loss', 'iou', 'val_loss', 'val_iou' or
+        'val_miou'. Every whole epoch holds that epoch's row of the model's curves.csv."""
         return list(self._curves.get(key, []))
 
     def _on_progress(self, p) -> None:
@@ -284,11 +279,11 @@ class TrainingPanel(QWidget):
         if p.event == "batch":
             self._add("loss", x, p.loss)
             self._add("iou", x, p.iou)
-        elif p.event == "epoch":
-            if p.val_loss is not None:
-                self._add("val_loss", float(p.epoch), p.val_loss)
-            if p.val_iou is not None:
-                self._add("val_iou", float(p.epoch), p.val_iou)
+        elif p.event == "epoch" and p.record is not None:
+            # the epoch's record, as written to curves.csv and TensorBoard: one source
+            for key in CURVE_KEYS:
+                if key in p.record:
+                    self._add(key, float(p.epoch), p.record[key])
         if p.event == "epoch":
             self._epoch_text = p.summary + (f"  {p.verdict}" if p.verdict else "")
         self.status.setText(f"epoch {p.epoch}/{p.epochs}  batch {p.batch}/{p.steps}  "
@@ -301,8 +296,11 @@ class TrainingPanel(QWidget):
         if y != y:  # NaN
             return
         pts = self._curves.setdefault(key, [])
-        pts.append((x, y))
-        self.lines[key].setData([a for a, _ in pts], [b for _, b in pts])
+        if pts and pts[-1][0] == x:  # the epoch's record replaces its last batch's running mean
+            pts[-1] = (x, y)
+        else:
+            pts.append((x, y))
+        self.curves_view.set_points(key, pts)
 
     def _on_finished(self, result) -> None:
         state = "cancelled" if result.cancelled else "done"
@@ -310,8 +308,17 @@ class TrainingPanel(QWidget):
             state += " (time budget reached)"
         self.status.setText(f"{state}: {result.epochs_done} epochs, {result.summary or 'no score'}"
                             f" -> {Path(result.model_dir).name}")
+        self.show_logs(Path(result.model_dir))
         self._fill_start_models()  # the new model is the next round's starting point
         self.model_ready.emit(Path(result.model_dir))
+
+    def show_logs(self, folder: Path) -> None:
+        """Say where a run's curves are on disk (only when it wrote them)."""
+        from skysegui.ml.train.curves import CURVES_NAME, LOGS_NAME
+
+        if (folder / CURVES_NAME).is_file():
+            self.logs_label.setText(f"These curves: {folder / CURVES_NAME}; TensorBoard: "
+                                    f"tensorboard --logdir {folder / LOGS_NAME}")
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(f"error: {message}")

@@ -53,12 +53,14 @@ class ColoredMask:
 
 
 def colored_mask(mask: np.ndarray, color: str) -> ColoredMask:
-    """Colour a mask (non-zero = in). Pure numpy + QImage, so workers may call it."""
-    lut = np.zeros(256, np.uint32)
-    lut[1:] = QColor(color).rgba()  # opaque: premultiplied == straight
-    argb = np.ascontiguousarray(lut[np.asarray(mask, dtype=np.uint8)])
-    h, w = argb.shape
-    image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    """Colour a mask (non-zero = in): an 8-bit indexed QImage whose colour table maps 0 to
+    transparent and every other value to `color`, so no per-pixel work happens in Python
+    (Qt converts it once when it makes the pixmap). QImage only, so workers may call it."""
+    data = np.ascontiguousarray(mask, dtype=np.uint8)
+    h, w = data.shape
+    image = QImage(data.data, w, h, w, QImage.Format.Format_Indexed8).copy()  # owns its pixels
+    rgba = QColor(color).rgba()  # opaque: premultiplied == straight
+    image.setColorTable([0] + [rgba] * 255)
     return ColoredMask(color, image)
 
 

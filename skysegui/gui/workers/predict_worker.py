@@ -1,5 +1,6 @@
 """Predicts images in a QThread: loads the model (TensorFlow) and runs the Predictor off the
-GUI thread, reports progress, stops cleanly between batches when cancelled.
+GUI thread, reports progress, stops cleanly between batches when cancelled. A job with
+method "auto" runs auto sky instead (no model, no TensorFlow).
 
 The GUI thread only receives finished objects through queued signals: a Prediction per
 image, the loaded model (so the next run need not rebuild it), errors as exceptions.
@@ -20,14 +21,16 @@ from skysegui.gui.gui_thread_gc import install_gui_thread_gc
 
 @dataclass
 class PredictJob:
-    """What to predict and how. `loaded` reuses an already loaded model (skips the rebuild)."""
+    """What to predict and how. `loaded` reuses an already loaded model (skips the rebuild).
+    method "auto": auto sky (ml/autosky_predict.py), no model_folder needed."""
 
-    model_folder: Path
+    model_folder: Path | None
     paths: list[Path]
     mode: str = "quality"
     out_dir: Path | None = None  # save each prediction here (e.g. <project>/predictions)
     loaded: object | None = None
     options: dict = field(default_factory=dict)  # Predictor keyword arguments (tile, ...)
+    method: str = "model"  # "model" or "auto"
 
 
 class PredictWorker(QObject):
@@ -69,6 +72,10 @@ class PredictWorker(QObject):
         self.thread().quit()  # thread-safe: the thread ends once run() returns
 
     def _predictor(self):
+        if self.job.method == "auto":
+            from skysegui.ml.autosky_predict import AutoSkyPredictor
+
+            return AutoSkyPredictor()
         from skysegui.ml.model import load_model
         from skysegui.ml.predict import Predictor
 
@@ -93,7 +100,7 @@ class PredictWorker(QObject):
         except SkysegError as exc:
             self.imageFailed.emit(str(path), exc)
             return
-        self.predicted.emit(str(path), prediction)
+        self.predicted.emit(str(path), prediction.prepare_for_display())
 
 
 def _keep_traceback(exc: BaseException) -> None:

@@ -3,6 +3,7 @@
     <out_dir>/card.json, model.weights.h5      the best epoch by val IoU (what prediction uses)
     <out_dir>/last/card.json, model.weights.h5 the last finished epoch (or the cancel point),
                    optimizer.npz, state.json   what resume needs: epoch, best score, history
+    <out_dir>/curves.csv, logs/                one row / TensorBoard scalar per epoch (curves.py)
 
 Callbacks give progress (epoch, batch, loss, IoU, throughput, ETA), cancel within one batch
 (the model stops and what it has learnt is saved, loadable), the best-IoU checkpoint (as the
@@ -150,6 +151,9 @@ class TrainProgress:
     val_miou: float | None = None
     summary: str = ""  # the score beside the trivial masks' ("val mIoU 0.91 (all sky 0.24, ...)")
     verdict: str = ""  # why the model is not usable yet ("" when it is)
+    # "epoch" events: the epoch's row of <model>/curves.csv (epoch, loss, iou, val_iou,
+    # val_miou, lr, seconds, ...), the very numbers written there and to TensorBoard
+    record: dict[str, float] | None = None
 
 
 @dataclass
@@ -270,6 +274,7 @@ class Trainer:
             read_state,
             restore_optimizer,
         )
+        from skysegui.ml.train.curves import CurveLog
         from skysegui.ml.train.evaluation import EpochEvaluator
 
         c = self.config
@@ -332,7 +337,8 @@ class Trainer:
         monitor = evaluator.monitor
         ckpt = Checkpoints(out_dir, card_base, evaluator, state)
         budget = TimeBudget(c.time_budget_min * 60.0)
-        runner = ProgressCallback(self, initial_epoch, evaluator, c.batch_size, budget)
+        curves = CurveLog(out_dir, initial_epoch if state else None)
+        runner = ProgressCallback(self, initial_epoch, evaluator, c.batch_size, budget, curves)
         # the budget callback runs last: it sees the epoch's whole time, validation included
         callbacks = [runner, ckpt, LearningRate(c, budget), keras.callbacks.TerminateOnNaN()]
         if c.lr_schedule == "plateau":
@@ -344,8 +350,13 @@ class Trainer:
             callbacks.append(early)
         callbacks.append(budget)
         t0 = time.perf_counter()
-        model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
-                  initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+        try:
+            model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
+                      initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+        finally:
+            curves.close()
+        if curves.problem:
+            self.notes.append(curves.problem)
         cancelled = self.cancel.cancelled
         if cancelled:
             ckpt.save_cancelled(model, runner.epoch_index, runner.last_logs)

@@ -17,6 +17,7 @@ from skysegui.ml.quality import describe
 from skysegui.ml.tf_import import import_tf_keras
 from skysegui.ml.train import TrainConfig, TrainProgress
 from skysegui.ml.train.batchnorm import recalibrate_batchnorm
+from skysegui.ml.train.curves import CurveLog, epoch_record
 
 keras = import_tf_keras()  # TensorFlow's start-up lines stay off stderr
 
@@ -60,6 +61,14 @@ def restore_optimizer(model, path: Path, notes: list[str]) -> None:
         opt.set_weights(arrays)
     except (ValueError, OSError, KeyError) as exc:
         notes.append(f"resumed without optimizer state ({exc})")
+
+
+def _learning_rate(model) -> float | None:
+    """The optimizer's learning rate in this epoch (None when it is not a plain number)."""
+    try:
+        return float(keras.backend.get_value(_optimizer_of(model).learning_rate))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
 def _scalar(logs: dict, key: str) -> float | None:
@@ -118,15 +127,19 @@ class LearningRate(keras.callbacks.Callback):
 
 
 class ProgressCallback(keras.callbacks.Callback):
-    """Validation, progress reports and cancel (checked after every batch)."""
+    """Validation, progress reports and cancel (checked after every batch). Each finished
+    epoch's numbers become one record (curves.py): written to curves.csv and TensorBoard
+    and handed to the listener, so the GUI's curves and the files hold the same numbers."""
 
     def __init__(self, trainer, initial_epoch: int, evaluator, batch_size: int,
-                 budget: TimeBudget | None = None) -> None:
+                 budget: TimeBudget | None = None, curves: CurveLog | None = None) -> None:
         super().__init__()
         self.trainer = trainer
         self.cfg = trainer.config
         self.evaluator = evaluator
         self.budget = budget
+        self.curves = curves
+        self.t_epoch = self.t_train = time.perf_counter()
         self.batch_size = batch_size
         self.epoch_index = initial_epoch
         self.initial_epoch = initial_epoch
@@ -135,9 +148,13 @@ class ProgressCallback(keras.callbacks.Callback):
         self.done_batches = 0
         self.last_batch = 0  # batches done in the current epoch
 
+    def on_train_begin(self, logs=None):
+        self.t_train = time.perf_counter()
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_index = epoch
         self.last_batch = 0
+        self.t_epoch = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self.last_logs = dict(logs or {})
@@ -154,9 +171,15 @@ class ProgressCallback(keras.callbacks.Callback):
             return
         logs.update(self.evaluator(self.model))
         self.last_logs = dict(logs)
-        self.emit("epoch", epoch + 1, self.cfg.steps_per_epoch, self.last_logs)
+        now = time.perf_counter()
+        before = self.curves.elapsed_before if self.curves is not None else 0.0
+        record = epoch_record(epoch + 1, logs, _learning_rate(self.model), now - self.t_epoch,
+                              before + now - self.t_train)
+        if self.curves is not None:
+            self.curves.add(record)
+        self.emit("epoch", epoch + 1, self.cfg.steps_per_epoch, record, record)
 
-    def emit(self, event: str, epoch: int, batch: int, logs: dict) -> None:
+    def emit(self, event: str, epoch: int, batch: int, logs: dict, record: dict | None = None) -> None:
         c = self.cfg
         now = time.perf_counter()
         elapsed = now - self.t_start
@@ -175,6 +198,7 @@ class ProgressCallback(keras.callbacks.Callback):
             crops_per_s=rate * self.batch_size, eta_s=eta,
             val_miou=_scalar(logs, "val_miou"), summary=describe(logs),
             verdict="" if verdict is None or verdict.ok else verdict.message,
+            record=dict(record) if record is not None else None,
         )
         if self.trainer.listener is not None:
             self.trainer.listener(p)

@@ -56,3 +56,25 @@ def find_start_model(models_dir: str | Path, preset: ModelConfig | None = None) 
             continue
         return Path(folder)
     return None
+
+
+BUILTIN_WORD = "builtin"  # `skysegui train --from builtin`
+
+
+def builtin_start_model() -> Path | None:
+    """The built-in sky model's folder when it can be fine-tuned (present, learnt), else None."""
+    from skysegui.ml.builtin_model import default_prediction_model
+
+    return default_prediction_model(None)
+
+
+def resolve_start(value: str) -> Path:
+    """A --from value: a model folder, or "builtin" for the built-in sky model."""
+    if value.strip().lower() in (BUILTIN_WORD, "built-in"):
+        folder = builtin_start_model()
+        if folder is None:
+            from skysegui.ml.builtin_model import builtin_model_problem
+
+            raise TrainingError(f"cannot start from the built-in sky model: {builtin_model_problem() or 'it has not learnt'}")
+        return folder
+    return Path(value)

@@ -1,0 +1,1 @@
+"""Headless training recipes (run from the repository root: `python -m training.<recipe>`)."""
