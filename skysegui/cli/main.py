@@ -1,7 +1,10 @@
 """Entry point of the `skysegui` command.
 
-No subcommand opens the window (optionally on a project, COCO file or image).
+No subcommand opens the window (optionally on a project, COCO file or image): `skysegui
+PATH`, or `skysegui open PATH` for a path that is also a command's name (a folder called
+`demo`; running the command beside such a path prints a note saying so).
 Subcommands live in skysegui/cli/commands/, one module each, found at start-up.
+Renamed flags still work and print one `warning:` line naming the new spelling.
 A SkysegError prints one line `error: ...` and exits 2; `--debug` shows the traceback.
 Warnings of our own categories (a JPEG the decoder complained about) print one line
 `warning: ...` each.
@@ -23,6 +26,7 @@ import warnings
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 from skysegui import __version__
+from skysegui.cli.options import print_deprecations
 from skysegui.cli.progress import end_progress_line
 from skysegui.core.errors import DecoderWarning, SkysegError
 
@@ -56,7 +60,9 @@ def build_parser(with_gui_path: bool = True) -> argparse.ArgumentParser:
     )
     if with_gui_path:
         parser.add_argument(
-            "path", nargs="?", help="project folder, COCO file or image to open in the window"
+            "path", nargs="?",
+            help="project folder, label file or image to open in the window (a path that is "
+            "also a command's name: skysegui open PATH)",
         )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for module in _command_modules():
@@ -68,6 +74,14 @@ def _split_global_flags(argv: list[str]) -> tuple[bool, list[str]]:
     """--debug may stand anywhere on the line; take it out before parsing."""
     debug = "--debug" in argv
     return debug, [a for a in argv if a != "--debug"]
+
+
+def _path_named_like(command: str) -> str | None:
+    """A note when a file or folder in the current folder has the command's name."""
+    if not os.path.exists(command):
+        return None
+    return (f"note: '{command}' is a command; to open the path {command} in the window, "
+            f"run: skysegui open ./{command}")
 
 
 def run_gui(args: argparse.Namespace) -> int:
@@ -102,8 +116,11 @@ def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     # A bare path (no subcommand) opens the GUI; argparse would take it for a command.
     known = {a for a in parser._subparsers._group_actions[0].choices} if parser._subparsers else set()
-    positional = [a for a in argv if not a.startswith("-")]
+    positional = [a for i, a in enumerate(argv)
+                  if not a.startswith("-") and (i == 0 or argv[i - 1] != "--screenshot")]
     is_gui = not positional or positional[0] not in known
+    if positional and positional[0] != "open" and "--screenshot" in argv[: argv.index(positional[0])]:
+        is_gui = True  # `skysegui --screenshot OUT.png demo`: a window option, so the path demo
     try:
         if is_gui:
             gui_parser = argparse.ArgumentParser(prog="skysegui", add_help=False)
@@ -115,7 +132,19 @@ def _main(argv: list[str] | None) -> int:
             if rest:
                 parser.error(f"unrecognized arguments: {' '.join(rest)}")
             return run_gui(args)
-        args = build_parser(with_gui_path=False).parse_args(argv)
+        command = positional[0]
+        clash = _path_named_like(command)
+        if clash and argv == [command]:  # `skysegui demo` beside a folder called demo
+            print(clash, file=sys.stderr)
+        try:
+            args = build_parser(with_gui_path=False).parse_args(argv)
+        except SystemExit as exc:
+            if exc.code not in (0, None) and clash and argv != [command]:
+                print(clash, file=sys.stderr)  # `skysegui train` alone: a path was meant?
+            raise
+        print_deprecations(args)
+        if getattr(args, "quiet", False):  # --quiet: no `warning:` lines of ours either
+            warnings.simplefilter("ignore", DecoderWarning)
         return int(args.func(args) or EXIT_OK)
     except SkysegError as exc:
         end_progress_line()

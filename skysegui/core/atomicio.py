@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -118,3 +120,38 @@ def _fsync_dir(folder: Path) -> None:
 def _remove_quietly(path: Path) -> None:
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+#: the temporary files atomic_write (and _copy_backup) make: ".<stem>.<8 random>.tmp<suffix>"
+#: and ".<name>.bak.<8 random>.tmp"; the project lock's heartbeat: ".skysegui.lock.<token>.tmp"
+_OUR_TEMP = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[A-Za-z0-9]{1,8})?$|^\.skysegui\.lock\.[0-9a-f]{32}\.tmp$")
+STALE_TEMP_S = 3600.0  # no write of ours takes an hour: an older temporary file is a kill's
+
+
+def clean_stale_temp_files(folder: str | os.PathLike, depth: int = 1,
+                           older_than_s: float = STALE_TEMP_S) -> list[Path]:
+    """Remove the temporary files of our own naming that a killed write left in `folder`
+    (and its sub-folders, `depth` levels down) when older than `older_than_s`. Files of
+    other names, and young ones (a write in progress in another program), are left alone.
+    Returns what was removed."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                if depth > 0 and not entry.name.startswith("."):
+                    removed += clean_stale_temp_files(entry.path, depth - 1, older_than_s)
+                continue
+            if not entry.is_file(follow_symlinks=False) or not _OUR_TEMP.match(entry.name):
+                continue
+            if now - entry.stat(follow_symlinks=False).st_mtime < older_than_s:
+                continue
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed

@@ -51,6 +51,13 @@ KNOWN_CHATTER: dict[str, tuple[re.Pattern[str], ...]] = {
     "opencv": (
         re.compile(r"^\[\s*(ERROR|WARN)\s*:\d+@[\d.]+\] global (loadsave|grfmt_\w+|rgbe|exif)\.cpp"),
     ),
+    # OpenEXR (its Python binding prints the first to stdout, the core library the second
+    # to stderr) when a file's pixel data cannot be decoded; the reader raises
+    # CorruptImageError instead.
+    "openexr": (
+        re.compile(r"^Warning: Exception raised reading pixel data"),
+        re.compile(r"^.*: \(EXR_ERR_[A-Z_]+\) "),
+    ),
     # libpng's default error and warning handlers.
     "libpng": (re.compile(r"^libpng (error|warning): "),),
     # libjpeg's warnings (jerror.h JWRN_*): the picture decodes, but parts may be wrong.
@@ -87,115 +94,151 @@ class NativeOutput:
         return [line for k, line in self.chatter if k == kind]
 
 
-# --- the one shared redirection ------------------------------------------------------
-_lock = threading.Lock()
-_depth = 0
-_real_fd: int | None = None  # a duplicate of the original fd 2 while redirected
-_sink = None  # the temporary file fd 2 points at
-_passed = 0  # offset in the sink up to which text was written back (or dropped)
-_after_known = False  # the last line looked at was known chatter (a blank line follows OpenCV's)
-_entries = 0  # captures begun so far: tells whether another one began during a capture
-
-
+# --- the shared redirections (one per file descriptor) ----------------------------------
 def capture_disabled() -> bool:
     return os.environ.get(DISABLE_ENV, "").strip() == "1"
 
 
-def _flush_python_streams() -> None:
-    for stream in (sys.stderr, sys.__stderr__):
+def _flush_c_stdio() -> None:
+    """fflush(NULL): text a library wrote with printf/std::cout that is still in C's
+    buffers reaches the file descriptor now, inside the capture that caused it."""
+    global _libc
+    if _libc is None:
         try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):
+            import ctypes
+            import ctypes.util
+
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") if os.name != "nt" else "msvcrt")
+        except OSError:
+            _libc = False
+    if _libc:
+        try:
+            _libc.fflush(None)
+        except (AttributeError, OSError):
             pass
 
 
-def _read(start: int, end: int) -> bytes:
-    fd = _sink.fileno()
-    if end <= start:
-        return b""
-    if hasattr(os, "pread"):
-        return os.pread(fd, end - start, start)
-    os.lseek(fd, start, os.SEEK_SET)  # Windows: no pread; writers append at the end
-    try:
-        return os.read(fd, end - start)
-    finally:
-        os.lseek(fd, 0, os.SEEK_END)
+_libc = None
 
 
-def _size() -> int:
-    return os.fstat(_sink.fileno()).st_size
+class _Redirect:
+    """One file descriptor (2, or 1 for libraries that print to stdout) pointed at a
+    temporary file while any capture of it runs; captures share it (a depth count)."""
 
+    def __init__(self, fd: int, streams) -> None:
+        self.fd = fd
+        self.streams = streams  # the Python streams to flush first (names in sys)
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.real_fd: int | None = None  # a duplicate of the original fd while redirected
+        self.sink = None  # the temporary file the fd points at
+        self.passed = 0  # offset in the sink up to which text was written back (or dropped)
+        self.after_known = False  # the last line looked at was known chatter
+        self.entries = 0  # captures begun so far: tells whether another one began meanwhile
 
-def _begin() -> tuple[int, bool, int] | None:
-    """Start (or join) the redirection: (the sink offset this capture starts at, whether
-    it is the only capture, the entry count), or None when there is no fd 2."""
-    global _depth, _real_fd, _sink, _passed, _after_known, _entries
-    with _lock:
-        if _depth == 0:
-            _flush_python_streams()
-            try:
-                real = os.dup(2)
-            except OSError:  # no stderr at all (a windowed app): nothing to capture
-                return None
-            try:
-                sink = tempfile.TemporaryFile(prefix="skysegui-stderr-")
-                os.dup2(sink.fileno(), 2)
-            except OSError:
-                os.close(real)
-                return None
-            _real_fd, _sink, _passed, _after_known = real, sink, 0, False
-        _depth += 1
-        _entries += 1
-        return _size(), _depth == 1, _entries
+    def flush(self) -> None:
+        _flush_c_stdio()  # C/C++ libraries (OpenEXR's std::cout) buffer in C's stdio
+        for name in self.streams:
+            for stream in (getattr(sys, name, None), getattr(sys, f"__{name}__", None)):
+                try:
+                    if stream is not None:
+                        stream.flush()
+                except (OSError, ValueError):
+                    pass
 
-
-def _pass_through(data: bytes) -> None:
-    """Write the unknown lines of `data` to the real stderr; drop known chatter."""
-    global _after_known
-    keep = []
-    for raw in data.splitlines(keepends=True):
-        line = raw.decode("utf-8", "replace")
-        if not line.strip():
-            if not _after_known:
-                keep.append(raw)
-            continue
-        _after_known = chatter_kind(line) is not None
-        if not _after_known:
-            keep.append(raw)
-    out = b"".join(keep)
-    while out:
+    def read(self, start: int, end: int) -> bytes:
+        fd = self.sink.fileno()
+        if end <= start:
+            return b""
+        if hasattr(os, "pread"):
+            return os.pread(fd, end - start, start)
+        os.lseek(fd, start, os.SEEK_SET)  # Windows: no pread; writers append at the end
         try:
-            written = os.write(_real_fd, out)
-        except OSError:  # the real stderr is gone (closed pipe): nothing more to do
-            return
-        out = out[written:]
-
-
-def _end(start: int, first: bool, entry: int) -> tuple[bytes, bool]:
-    """Leave the redirection: (this capture's text, whether no other capture overlapped
-    it). Restores fd 2 after the last one."""
-    global _depth, _real_fd, _sink, _passed
-    with _lock:
-        alone = first and _entries == entry and _depth == 1
-        try:
-            _flush_python_streams()
-            end = _size()
-            mine = _read(start, end)
-            last = _depth == 1
-            # Others still capturing may be in the middle of a line: pass whole lines only.
-            upto = end if last else _passed + _read(_passed, end).rfind(b"\n") + 1
-            if upto > _passed:
-                _pass_through(_read(_passed, upto))
-                _passed = upto
-            return mine, alone
+            return os.read(fd, end - start)
         finally:
-            _depth -= 1
-            if _depth == 0:
-                os.dup2(_real_fd, 2)
-                os.close(_real_fd)
-                _sink.close()
-                _real_fd = _sink = None
+            os.lseek(fd, 0, os.SEEK_END)
+
+    def size(self) -> int:
+        return os.fstat(self.sink.fileno()).st_size
+
+    def begin(self) -> tuple[int, bool, int] | None:
+        """Start (or join) the redirection: (the sink offset this capture starts at, whether
+        it is the only capture, the entry count), or None when there is no such fd."""
+        with self.lock:
+            if self.depth == 0:
+                self.flush()
+                try:
+                    real = os.dup(self.fd)
+                except OSError:  # no stderr/stdout at all (a windowed app): nothing to capture
+                    return None
+                try:
+                    sink = tempfile.TemporaryFile(prefix="skysegui-native-")
+                    os.dup2(sink.fileno(), self.fd)
+                except OSError:
+                    os.close(real)
+                    return None
+                self.real_fd, self.sink, self.passed, self.after_known = real, sink, 0, False
+            self.depth += 1
+            self.entries += 1
+            return self.size(), self.depth == 1, self.entries
+
+    def pass_through(self, data: bytes) -> None:
+        """Write the unknown lines of `data` to the real fd; drop known chatter."""
+        keep = []
+        for raw in data.splitlines(keepends=True):
+            line = raw.decode("utf-8", "replace")
+            if not line.strip():
+                if not self.after_known:
+                    keep.append(raw)
+                continue
+            self.after_known = chatter_kind(line) is not None
+            if not self.after_known:
+                keep.append(raw)
+        out = b"".join(keep)
+        while out:
+            try:
+                written = os.write(self.real_fd, out)
+            except OSError:  # the real fd is gone (closed pipe): nothing more to do
+                return
+            out = out[written:]
+
+    def end(self, start: int, first: bool, entry: int) -> tuple[bytes, bool]:
+        """Leave the redirection: (this capture's text, whether no other capture overlapped
+        it). Restores the fd after the last one."""
+        with self.lock:
+            alone = first and self.entries == entry and self.depth == 1
+            try:
+                self.flush()
+                end = self.size()
+                mine = self.read(start, end)
+                last = self.depth == 1
+                # Others still capturing may be in the middle of a line: pass whole lines only.
+                upto = end if last else self.passed + self.read(self.passed, end).rfind(b"\n") + 1
+                if upto > self.passed:
+                    self.pass_through(self.read(self.passed, upto))
+                    self.passed = upto
+                return mine, alone
+            finally:
+                self.depth -= 1
+                if self.depth == 0:
+                    os.dup2(self.real_fd, self.fd)
+                    os.close(self.real_fd)
+                    self.sink.close()
+                    self.real_fd = self.sink = None
+
+
+_STDERR = _Redirect(2, ("stderr",))
+_STDOUT = _Redirect(1, ("stdout",))
+
+
+def _fill(output: NativeOutput, data: bytes) -> None:
+    text = data.decode("utf-8", "replace")
+    output.text += text
+    output.chatter += [
+        (kind, line.rstrip("\r"))
+        for line in text.split("\n")
+        if (kind := chatter_kind(line)) is not None
+    ]
 
 
 @contextmanager
@@ -206,21 +249,34 @@ def capture_native_stderr() -> Iterator[NativeOutput]:
     written to the real stderr when the capture ends.
     """
     output = NativeOutput()
-    began = None if capture_disabled() else _begin()
+    began = None if capture_disabled() else _STDERR.begin()
     if began is None:
         yield output
         return
     try:
         yield output
     finally:
-        data, output.alone = _end(*began)
-        text = data.decode("utf-8", "replace")
-        output.text = text
-        output.chatter = [
-            (kind, line.rstrip("\r"))
-            for line in text.split("\n")
-            if (kind := chatter_kind(line)) is not None
-        ]
+        data, output.alone = _STDERR.end(*began)
+        _fill(output, data)
+
+
+@contextmanager
+def capture_native_output() -> Iterator[NativeOutput]:
+    """capture_native_stderr for libraries that also print to stdout (OpenEXR's Python
+    binding writes "Warning: Exception raised reading pixel data" there): fd 1 and fd 2
+    are both captured, the NativeOutput holds both (stderr first); unknown lines of each
+    go back to where they were written."""
+    with capture_native_stderr() as output:
+        began = None if capture_disabled() else _STDOUT.begin()
+        if began is None:
+            yield output
+            return
+        try:
+            yield output
+        finally:
+            data, alone = _STDOUT.end(*began)
+            output.alone = output.alone and alone
+            _fill(output, data)
 
 
 def library_words(output: NativeOutput, *kinds: str) -> str:

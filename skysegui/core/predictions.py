@@ -43,11 +43,23 @@ class PredictionPaths:
     def exists(self) -> bool:
         return self.mask.exists()
 
+    def complete(self) -> bool:
+        """All three files are there: the mask, a probability file and the uncertainty
+        (a run killed between files left a prediction that is not done)."""
+        return self.mask.exists() and self.prob is not None and self.uncertainty.exists()
+
+
+def prediction_stem(image: str | Path) -> str:
+    """The one naming rule of prediction files: the stem of the last path component, with
+    a backslash counted as a folder separator (a Windows path from a label file). Two
+    images with the same prediction_stem would write the same files."""
+    return Path(str(image).replace("\\", "/")).stem
+
 
 def prediction_paths(out_dir: str | Path, image: str | Path) -> PredictionPaths:
     """The prediction files of `image` (a path or a file name) inside `out_dir`."""
     out_dir = Path(out_dir)
-    stem = Path(str(image).replace("\\", "/")).stem
+    stem = prediction_stem(image)
     return PredictionPaths(
         mask=out_dir / f"{stem}{MASK_SUFFIX}",
         prob_png=out_dir / f"{stem}.prob.png",

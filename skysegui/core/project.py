@@ -33,6 +33,23 @@ LABELS_NAME = "labels.json"
 SETTINGS_NAME = "project.json"
 
 
+class LabelsChangedError(ProjectError):
+    """labels.json changed on disk since this program loaded (or last saved) it: another
+    window or program saved it. Saving now would overwrite their edits."""
+
+
+def file_stamp(path: Path) -> tuple[int, int, str] | None:
+    """(mtime_ns, size, sha256) of a file, or None when it does not exist."""
+    import hashlib
+
+    try:
+        stat = path.stat()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, digest
+
+
 class Project:
     def __init__(self, root: str | Path, labels_path: str | Path | None = None) -> None:
         self.root = Path(root)
@@ -51,6 +68,10 @@ class Project:
         self.models_dir = self.root / "models"
         self.predictions_dir = self.root / "predictions"
         self.cache_dir = self.root / "cache"
+        #: labels_path as it was when loaded or last saved by us (file_stamp): a save
+        #: checks it so that another writer's edits are never overwritten in silence
+        self.loaded_stamp: tuple[int, int, str] | None = None
+        self._seen = False  # loaded or saved by this object: only then can it tell a change
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
@@ -63,7 +84,9 @@ class Project:
         if path.is_file():
             if path.suffix.lower() not in (".json", ".xml"):
                 raise ProjectError(f"{path} is not a project folder or a label file (.json, or CVAT .xml)")
-            return cls(path.parent, path)
+            project = cls(path.parent, path)
+            project.clean_temp_files()
+            return project
         if not path.is_dir():
             raise ProjectError(f"{path} does not exist; choose a project folder or create one")
         project = cls(path)
@@ -72,7 +95,20 @@ class Project:
                 f"{path} is not a project: it has neither an images/ folder nor {LABELS_NAME}; "
                 "create a project there or put the panoramas in images/"
             )
+        project.clean_temp_files()
         return project
+
+    def clean_temp_files(self) -> list[Path]:
+        """Remove what killed writes left behind (our own temporary names, an hour old):
+        in the project folder, images/, predictions/, cache/ and each model folder."""
+        from skysegui.core.atomicio import clean_stale_temp_files
+
+        removed = clean_stale_temp_files(self.root, depth=0)
+        for folder, depth in ((self.images_dir, 0), (self.predictions_dir, 0),
+                              (self.cache_dir, 2), (self.models_dir, 2)):
+            if folder != self.root and folder.is_dir():
+                removed += clean_stale_temp_files(folder, depth=depth)
+        return removed
 
     @classmethod
     def create(cls, root: str | Path) -> Project:
@@ -93,6 +129,30 @@ class Project:
 
     def load_labels(self) -> LoadResult:
         """The labels file (if any), plus an image entry for every panorama not in it yet."""
+        result = self._load_labels()
+        self.remember_disk_state()
+        return result
+
+    def remember_disk_state(self) -> None:
+        """The labels file as it is now counts as the one this program has seen."""
+        self.loaded_stamp = file_stamp(self.labels_path)
+        self._seen = True
+
+    def labels_changed_on_disk(self) -> bool:
+        """Did another program write labels_path since we loaded or saved it? (mtime and
+        size first; when they differ, the content hash decides, so a mere touch is no change)."""
+        now = file_stamp(self.labels_path) if self.labels_path.exists() else None
+        before = self.loaded_stamp
+        if now is None or before is None:
+            return now != before
+        if now[:2] == before[:2]:
+            return False
+        if now[2] == before[2]:
+            self.loaded_stamp = now  # touched, same content
+            return False
+        return True
+
+    def _load_labels(self) -> LoadResult:
         if self.labels_path != self.source_path and self.labels_path.exists():
             # the COCO file saved beside a Label Studio export holds the user's edits
             result = load_labels(self.labels_path, images_dir=self.images_dir)
@@ -137,10 +197,25 @@ class Project:
             iid = labels.new_id(labels.images)
             labels.images[iid] = ImageRecord(iid, path.name, int(info.width), int(info.height), path)
 
-    def save_labels(self, labels: AnnotationSet) -> None:
-        """Save atomically (keeping labels.json.bak) and drop the now stale autosave."""
+    def save_labels(self, labels: AnnotationSet, overwrite: bool = False) -> None:
+        """Save atomically (keeping labels.json.bak) and drop the now stale autosave.
+
+        LabelsChangedError when the file changed on disk since it was loaded or saved
+        here (another window or program saved it), unless overwrite (the user chose to).
+        A Project that never loaded the labels (a script writing new ones) is not checked."""
+        if not overwrite and self._seen and self.labels_changed_on_disk():
+            raise LabelsChangedError(
+                f"{self.labels_path.name} was changed by another window or program since it was "
+                "opened here; reload it, merge your edits into it, or save yours as a copy"
+            )
         save_coco(labels, self.labels_path, keep_backup=True)
+        self.remember_disk_state()
         self.discard_recovery()
+
+    def load_on_disk(self) -> LoadResult:
+        """The labels file as it is on disk now (another writer's version), for a merge;
+        loading it does not change what this project counts as seen."""
+        return load_labels(self.labels_path, images_dir=self.images_dir)
 
     # --- autosave and recovery ----------------------------------------------------------------
     def autosave(self, labels: AnnotationSet) -> None:
@@ -158,7 +233,9 @@ class Project:
         if not self.autosave_path.exists():
             raise ProjectError(f"there is no autosave to recover in {self.root}")
         try:
-            return load_labels(self.autosave_path, images_dir=self.images_dir)
+            result = load_labels(self.autosave_path, images_dir=self.images_dir)
+            self.remember_disk_state()
+            return result
         except AnnotationError as exc:
             raise ProjectError(f"the autosave cannot be recovered ({exc}); discard it") from exc
 
@@ -193,6 +270,34 @@ def _beside(source: Path) -> Path:
 
 def _autosave_of(labels_path: Path) -> Path:
     return labels_path.with_name(labels_path.stem + ".autosave.json")
+
+
+autosave_of = _autosave_of
+
+
+def own_autosave_path(autosave_path: Path) -> Path:
+    """The autosave of a window that does not hold the project's lock: a name of its own
+    (labels.autosave.<host>-<pid>-<n>.json), so that it never overwrites or deletes the
+    holder's autosave. After a crash it stays: a COCO file File > Open Label File opens."""
+    import os
+    import socket
+    import uuid
+
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:32]
+    return autosave_path.with_name(
+        f"{autosave_path.stem}.{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}{autosave_path.suffix}")
+
+
+def unique_path(labels_path: Path, tag: str) -> Path:
+    """labels.<tag>-<date>-<time>.json beside labels_path, numbered if it exists."""
+    import time
+
+    stem = f"{labels_path.stem}.{tag}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = labels_path.with_name(f"{stem}.json"), 1
+    while path.exists():
+        n += 1
+        path = labels_path.with_name(f"{stem}-{n}.json")
+    return path
 
 
 def _empty_labels() -> AnnotationSet:

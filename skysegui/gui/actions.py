@@ -17,6 +17,8 @@ ACTION_TABLE: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "open_coco": ("Open &Label File...", ("Ctrl+Shift+O",), "Open a COCO, Label Studio, labelme or CVAT label file (saved beside it as COCO)", False),
     "open_image": ("Open &Image...", ("Ctrl+Alt+O",), "Open one panorama without labels", False),
     "save": ("&Save Labels", ("Ctrl+S",), "Save the labels (atomic; the previous file is kept as .bak)", False),
+    "save_as": ("Save Labels &As...", ("Ctrl+Shift+S",), "Save the labels to another COCO file and go on with that file", False),
+    "save_copy": ("Save a &Copy...", (), "Write the labels to another COCO file; the open file stays as it is", False),
     "export": ("&Export...", ("Ctrl+E",), "Export masks, overlays or RGBA EXRs", False),
     "export_label_studio": ("Label Studio Pre-annotations (&Polygons)...", (), "The labels as a Label Studio tasks JSON with predictions (holes as 'non-sky' polygons)", False),
     "export_label_studio_brush": ("Label Studio Pre-annotations (&Brush)...", (), "The labels as a Label Studio tasks JSON with brush masks (its RLE)", False),

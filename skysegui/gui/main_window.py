@@ -148,7 +148,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
-        file_menu.addActions([a.save, a.export])
+        file_menu.addActions([a.save, a.save_as, a.save_copy, a.export])
         self.label_export = LabelExport(self)
         export_labels = file_menu.addMenu("Export &Labels As")
         for name in EXPORTS:
@@ -210,6 +210,8 @@ class MainWindow(QMainWindow):
         a.open_coco.triggered.connect(lambda: self._ask_open("coco"))
         a.open_image.triggered.connect(lambda: self._ask_open("image"))
         a.save.triggered.connect(self.save)
+        a.save_as.triggered.connect(lambda: self.save_as())
+        a.save_copy.triggered.connect(lambda: self.save_copy())
         a.export.triggered.connect(self._export)
         a.quit.triggered.connect(self.close)
         a.fit.triggered.connect(v.fit)
@@ -249,6 +251,7 @@ class MainWindow(QMainWindow):
         self.session.dirtyChanged.connect(self._update_title)
         self.session.message.connect(lambda text: self.status.hint(text, 6000))
         self.session.opened.connect(self._on_opened)
+        self.session.labelsReplaced.connect(self._on_labels_replaced)
         self.editor.changed.connect(self._labels_edited)
         self.editor.statusMessage.connect(lambda text: self.status.hint(text, 8000))
         self.editor.toolChanged.connect(lambda name: self.status.hint(f"Tool: {name}", 3000))
@@ -434,6 +437,51 @@ class MainWindow(QMainWindow):
         except SkysegError as exc:
             show_error(self, exc, "Cannot save")
             return False
+        finally:
+            self._update_title()  # a read-only window may now hold the project
+
+    def save_as(self, path: str | Path | None = None) -> bool:
+        """File > Save Labels As...: a new COCO file, which the window then works on."""
+        path = path or self._ask_save_path("Save labels as")
+        if not path:
+            return False
+        try:
+            ok = self.session.save_as(path)
+        except SkysegError as exc:
+            show_error(self, exc, "Cannot save")
+            return False
+        self._update_title()
+        return ok
+
+    def save_copy(self, path: str | Path | None = None) -> bool:
+        """File > Save a Copy...: the labels into another file; nothing else changes."""
+        path = path or self._ask_save_path("Save a copy of the labels")
+        if not path:
+            return False
+        try:
+            self.session.save_copy(path)
+        except SkysegError as exc:
+            show_error(self, exc, "Cannot save")
+            return False
+        return True
+
+    def _ask_save_path(self, title: str) -> str:
+        project = self.session.project
+        start = str(project.labels_path.with_name(project.labels_path.stem + "-copy.json")) if project else ""
+        path, _ = QFileDialog.getSaveFileName(self, title, start, "COCO label file (*.json)")
+        if path and not path.lower().endswith(".json"):
+            path += ".json"
+        return path
+
+    def _on_labels_replaced(self) -> None:
+        """The labels were reloaded or merged from disk: show them again."""
+        s = self.session
+        image_id = None if self.current is None else s.image_id(self.current.path)
+        self.editor.set_labels(s.labels, image_id)
+        self.refresh_label_overlay()
+        for path in s.images:
+            self.image_list.set_labelled(path, s.is_labelled(path))
+        self._update_title()
 
     def set_prediction(self, mask_or_prob, scale: int = 1) -> None:
         """Show a prediction of the current image (0/1 mask or probability map), each of
@@ -484,7 +532,8 @@ class MainWindow(QMainWindow):
 
     def _update_title(self, *_args) -> None:
         name = "" if self.session.source is None else f" - {self.session.source.name}"
-        self.setWindowTitle(f"SkySeg GUI{name}{' *' if self.session.dirty else ''}")
+        read_only = " [read-only]" if self.session.read_only else ""
+        self.setWindowTitle(f"SkySeg GUI{name}{read_only}{' *' if self.session.dirty else ''}")
 
     def _about(self) -> None:
         QMessageBox.about(
@@ -549,6 +598,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.cancel()
         self.thumbnails.wait(10000)
         self.session.autosave_timer.stop()
+        self.session.close_project()  # the project's lock goes back
         self._detach_editor()  # closing the main window ends the program
         event.accept()
 

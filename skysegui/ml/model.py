@@ -16,6 +16,7 @@ import dataclasses
 import datetime as _dt
 import json
 import logging
+import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -107,10 +108,40 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        """A config from a card's "config" object; a value of the wrong type or outside
+        sane bounds is a ModelError, found before any network is built."""
+        if not isinstance(d, dict):
+            raise ModelError('"config" must be an object')
         known = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
+        for key in ("arch", "backbone", "decoder", "input_transform", "loss"):
+            if key in kw and not isinstance(kw[key], str):
+                raise ModelError(f'"{key}" must be text, not {_short(kw[key])}')
+        if kw.get("encoder_weights") is not None and not isinstance(kw["encoder_weights"], str):
+            raise ModelError(f'"encoder_weights" must be text or null, not {_short(kw["encoder_weights"])}')
+        if "mixed_precision" in kw and not isinstance(kw["mixed_precision"], bool):
+            raise ModelError(f'"mixed_precision" must be true or false, not {_short(kw["mixed_precision"])}')
+        if "patch_size" in kw:
+            kw["patch_size"] = _bounded_int("patch_size", kw["patch_size"], MAX_PATCH_SIZE)
         if kw.get("decoder_filters") is not None:
-            kw["decoder_filters"] = tuple(int(v) for v in kw["decoder_filters"])
+            filters = kw["decoder_filters"]
+            if not isinstance(filters, list | tuple) or not 1 <= len(filters) <= 8:
+                raise ModelError('"decoder_filters" must be a list of 1 to 8 numbers of filters')
+            kw["decoder_filters"] = tuple(_bounded_int("decoder_filters", v, MAX_FILTERS) for v in filters)
+            f = kw["decoder_filters"]  # two 3x3 convolutions a stage, fed by the one before
+            weights = sum(9 * f[i] * (f[max(i - 1, 0)] + f[i]) for i in range(len(f)))
+            if weights > MAX_DECODER_WEIGHTS:
+                raise ModelError(
+                    f'"decoder_filters" {list(kw["decoder_filters"])} would need about '
+                    f"{weights * 4 / 1e9:.1f} GB of weights; the program builds at most "
+                    f"{MAX_DECODER_WEIGHTS * 4 / 1e9:.1f} GB (e.g. [256, 128, 64, 32, 16])")
+        for key in ("bn_momentum", "pixels_per_degree"):
+            value = kw.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                      or not math.isfinite(value)):
+                raise ModelError(f'"{key}" must be a number or null, not {_short(value)}')
+        if kw.get("bn_momentum") is not None and not 0 <= kw["bn_momentum"] <= 1:
+            raise ModelError(f'"bn_momentum" {kw["bn_momentum"]} must be between 0 and 1')
         return cls(**kw)
 
 
@@ -332,26 +363,66 @@ class ModelCard:
     def from_json(cls, text: str, source: str = "card.json") -> ModelCard:
         try:
             d = json.loads(text)
+            if not isinstance(d, dict):
+                raise TypeError("the card must be a JSON object")
             config = ModelConfig.from_dict(d["config"])
-        except (ValueError, KeyError, TypeError) as exc:
+            own = {"card_version", "name", "architecture", "backbone", "decoder", "input_transform",
+                   "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights",
+                   "verdict", "pixels_per_degree"}
+            epoch = d.get("epoch", 0)
+            if isinstance(epoch, bool) or not isinstance(epoch, int | float) or not 0 <= epoch < 1e9:
+                raise TypeError(f'"epoch" must be a whole number, not {_short(epoch)}')
+            return cls(
+                config=config,
+                name=str(d.get("name", "")),
+                dataset=_object(d, "dataset"),
+                # scores only: a text or object where a score belongs would break every display
+                metrics={str(k): v for k, v in _object(d, "metrics").items()
+                         if isinstance(v, int | float) and not isinstance(v, bool)},
+                date=str(d.get("date", "")),
+                epoch=int(epoch),
+                notes=[str(n) for n in _list(d, "notes")],
+                verdict=({str(k): str(v) for k, v in d["verdict"].items()}
+                         if isinstance(d.get("verdict"), dict) else {}),
+                extra={k: v for k, v in d.items() if k not in own},
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError, ModelError) as exc:
             raise ModelError(
                 f"{source} is not a valid model card ({exc}): train the model again or "
                 "restore the card from a backup"
             ) from exc
-        own = {"card_version", "name", "architecture", "backbone", "decoder", "input_transform",
-               "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights",
-               "verdict", "pixels_per_degree"}
-        return cls(
-            config=config,
-            name=str(d.get("name", "")),
-            dataset=dict(d.get("dataset") or {}),
-            metrics=dict(d.get("metrics") or {}),
-            date=str(d.get("date", "")),
-            epoch=int(d.get("epoch", 0)),
-            notes=list(d.get("notes") or []),
-            verdict=dict(d.get("verdict") or {}) if isinstance(d.get("verdict"), dict) else {},
-            extra={k: v for k, v in d.items() if k not in own},
-        )
+
+
+MAX_PATCH_SIZE = 4096  # px: no network input side beyond this is built from a card
+MAX_FILTERS = 4096  # per decoder stage
+MAX_DECODER_WEIGHTS = 250_000_000  # about 1 GB of float32 decoder weights at most
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _bounded_int(key: str, value: Any, top: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        raise ModelError(f'"{key}" must hold whole numbers from 1 to {top}, not {_short(value)}')
+    return value
+
+
+def _object(d: dict, key: str) -> dict:
+    value = d.get(key) or {}
+    if not isinstance(value, dict):
+        raise TypeError(f'"{key}" must be an object, not {_short(value)}')
+    return dict(value)
+
+
+def _list(d: dict, key: str) -> list:
+    value = d.get(key) or []
+    if not isinstance(value, list):
+        raise TypeError(f'"{key}" must be a list, not {_short(value)}')
+    return value
 
 
 def _json_default(o):
@@ -389,7 +460,11 @@ def read_card(folder: str | os.PathLike) -> ModelCard:
             f"{folder} is not a model folder (no {CARD_NAME}): choose a folder made by "
             "training, e.g. <project>/models/<name>"
         )
-    return ModelCard.from_json(card_path.read_text(encoding="utf-8"), source=str(card_path))
+    try:
+        text = card_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{card_path} cannot be read ({exc}): train the model again or restore it") from exc
+    return ModelCard.from_json(text, source=str(card_path))
 
 
 def load_model(folder: str | os.PathLike) -> LoadedModel:

@@ -360,7 +360,9 @@ def save_prediction(
     paths = prediction_paths(out_dir, image_name)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     write_source(paths, "")  # first: a half-written new prediction never keeps an old source
-    write_png(paths.mask, (prediction.mask > 0).astype(np.uint8) * 255)
+    # the mask last: a run killed between files leaves no mask, so the image is predicted
+    # again (readers that need all three check PredictionPaths.complete)
+    paths.mask.unlink(missing_ok=True)
     if prob_format == "png16":
         write_png(paths.prob_png, np.round(prediction.prob * 65535.0).astype(np.uint16), bits=16)
         stale = paths.prob_tif
@@ -372,6 +374,7 @@ def save_prediction(
     write_png(paths.uncertainty, np.round(prediction.uncertainty * 255.0).astype(np.uint8))
     if prediction.source:
         write_source(paths, prediction.source, prediction.note)
+    write_png(paths.mask, (prediction.mask > 0).astype(np.uint8) * 255)
     return paths
 
 

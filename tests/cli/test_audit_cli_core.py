@@ -51,7 +51,7 @@ def test_tonemap_gamma_alone_is_applied(tmp_path, capsys):
     outs = {}
     for name, extra in (("default", []), ("g1", ["--gamma", "1"]), ("g3", ["--gamma", "3"])):
         out = tmp_path / f"{name}.png"
-        assert main(["tonemap", str(tmp_path / "ramp.exr"), str(out), *extra]) == 0
+        assert main(["tonemap", str(tmp_path / "ramp.exr"), "--out", str(out), *extra]) == 0
         outs[name] = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)[..., 0].astype(int)
     x = ramp[0, :, 0]
     np.testing.assert_allclose(outs["g1"][0], np.round(x * 255), atol=1)  # gamma 1: linear
@@ -62,7 +62,7 @@ def test_tonemap_gamma_alone_is_applied(tmp_path, capsys):
 def test_tonemap_refuses_nan_options_with_one_line(tmp_path, capsys):
     write_exr(tmp_path / "a.exr", np.ones((8, 16, 3), np.float32))
     for option in ("--exposure", "--gamma", "--offset", "--white-point"):
-        code = main(["tonemap", str(tmp_path / "a.exr"), str(tmp_path / "a.png"), option, "nan"])
+        code = main(["tonemap", str(tmp_path / "a.exr"), "--out", str(tmp_path / "a.png"), option, "nan"])
         err = capsys.readouterr().err.strip()
         assert code != 0 and err.startswith("error: ") and option in err and "\n" not in err
     assert not (tmp_path / "a.png").exists()

@@ -26,7 +26,7 @@ def test_cli_exports_overlays_and_masks_and_needs_force_to_overwrite(tmp_path, c
 
     overlay = ["export", "--project", str(project.root), "--what", "overlay", "--opacity", "1",
                "--color", "#00ff00", "--outline", "2", "--exposure", "-1", "--operator", "reinhard",
-               "--images", "full", "--format", "jpg", "--out", str(out)]
+               "--only", "full", "--format", "jpg", "--out", str(out)]
     assert main(overlay) == 0
     assert [p.name for p in out.glob("*.overlay.jpg")] == ["full.overlay.jpg"]
     assert cv2.imread(str(out / "full.overlay.jpg")).shape == expected_sky().shape + (3,)
@@ -36,12 +36,12 @@ def test_cli_rgba_exr_and_user_errors(tmp_path, capsys):
     project = make_project(tmp_path / "proj")
     out = tmp_path / "out"
     base = ["export", "--project", str(project.root), "--out", str(out)]
-    assert main([*base, "--what", "rgba-exr", "--invert", "--images", "half.exr"]) == 0
+    assert main([*base, "--what", "rgba-exr", "--invert", "--only", "half.exr"]) == 0
     assert (out / "half.rgba-inv.exr").exists()
     capsys.readouterr()
     assert main([*base, "--what", "overlay", "--color", "sky-ish"]) == 2
     assert "#rrggbb" in capsys.readouterr().err
-    assert main([*base, "--what", "mask", "--images", "nowhere"]) == 2
+    assert main([*base, "--what", "mask", "--only", "nowhere"]) == 2
     assert "no image named nowhere" in capsys.readouterr().err
     assert main([*base, "--what", "mask", "--source", "prediction"]) == 2
     assert "nothing was exported" in capsys.readouterr().err

@@ -57,7 +57,7 @@ def test_info_ldr_png(tmp_path, capsys):
 
 def test_tonemap_writes_png(tmp_path, hdri_dir):
     out = tmp_path / "city.png"
-    assert run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), str(out)]) == 0
+    assert run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), "--out", str(out)]) == 0
     picture = read_image(out)
     assert picture.pixels.shape == (512, 1024, 3)
 
@@ -68,7 +68,7 @@ def test_tonemap_exposure_brightens(tmp_path):
     means = {}
     for ev in ("0", "2"):
         out = tmp_path / f"ev{ev}.png"
-        run_command(tonemap_cmd, ["tonemap", str(tmp_path / "dim.exr"), str(out), "--exposure", ev,
+        run_command(tonemap_cmd, ["tonemap", str(tmp_path / "dim.exr"), "--out", str(out), "--exposure", ev,
                                   "--operator", "gamma", "--gamma", "1"])
         means[ev] = float(srgb_encode(read_image(out).pixels).mean())  # back to the file's codes
     assert means["2"] == pytest.approx(4 * means["0"], rel=0.02)
@@ -77,16 +77,16 @@ def test_tonemap_exposure_brightens(tmp_path):
 def test_tonemap_auto_exposure_puts_key_at_middle_grey(tmp_path):
     write_exr(tmp_path / "dark.exr", np.full((8, 8, 3), 0.001, np.float32), half=False)
     out = tmp_path / "auto.png"
-    run_command(tonemap_cmd, ["tonemap", str(tmp_path / "dark.exr"), str(out), "--auto-exposure"])
+    run_command(tonemap_cmd, ["tonemap", str(tmp_path / "dark.exr"), "--out", str(out), "--auto-exposure"])
     value = float(read_image(out).pixels.mean())  # linear value written = 0.18 after auto exposure
     assert value == pytest.approx(0.18, rel=0.03)
 
 
 def test_tonemap_rejects_bad_output_and_gamma(tmp_path, hdri_dir):
     with pytest.raises(SkysegError, match=r"\.png or \.jpg"):
-        run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), str(tmp_path / "x.exr")])
+        run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), "--out", str(tmp_path / "x.exr")])
     with pytest.raises(SkysegError, match="gamma"):
-        run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), str(tmp_path / "x.png"),
+        run_command(tonemap_cmd, ["tonemap", str(hdri_dir / "city.exr"), "--out", str(tmp_path / "x.png"),
                                   "--gamma", "0"])
 
 
@@ -99,7 +99,7 @@ def test_main_prints_one_line_error_for_missing_image(tmp_path, capsys):
 
 def test_main_runs_tonemap(tmp_path, hdri_dir):
     out = tmp_path / "sunset.jpg"
-    code = cli_main.main(["tonemap", str(hdri_dir / "sunset.exr"), str(out), "--operator", "filmic"])
+    code = cli_main.main(["tonemap", str(hdri_dir / "sunset.exr"), "--out", str(out), "--operator", "filmic"])
     assert code == 0 and read_image(out).pixels.shape == (512, 1024, 3)
 
 
@@ -107,7 +107,7 @@ def test_real_subprocess(tmp_path, hdri_dir):
     out = tmp_path / "forest.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     proc = subprocess.run(
-        [sys.executable, "-m", "skysegui", "tonemap", str(hdri_dir / "forest.exr"), str(out), "--auto-exposure"],
+        [sys.executable, "-m", "skysegui", "tonemap", str(hdri_dir / "forest.exr"), "--out", str(out), "--auto-exposure"],
         capture_output=True, text=True, timeout=120, env=env,
     )
     assert proc.returncode == 0, proc.stderr

@@ -215,9 +215,9 @@ def test_evaluate_refuses_a_negative_tolerance_with_a_message(gt_dir, tmp_path, 
     pred.mkdir()
     gt = cv2.imread(str(gt_dir / "city.png"), cv2.IMREAD_UNCHANGED)
     cv2.imwrite(str(pred / "city.mask.png"), ((gt == 1) * 255).astype(np.uint8))
-    assert _run("evaluate", "--pred", pred, "--gt", gt_dir, "--tolerance", "-1") == 2
+    assert _run("evaluate", "--pred", pred, "--gt", gt_dir, "--bf-tolerance", "-1") == 2
     err = capsys.readouterr().err
     assert "tolerance" in err and "unexpected" not in err
     assert _run("evaluate", "--pred", pred, "--gt", gt_dir, "--gt-sky-value", "300") == 2
     assert "8-bit" in capsys.readouterr().err
-    assert _run("evaluate", "--pred", pred, "--gt", gt_dir, "--tolerance", "0") == 0
+    assert _run("evaluate", "--pred", pred, "--gt", gt_dir, "--bf-tolerance", "0") == 0

@@ -180,7 +180,10 @@ def test_randomly_mutated_label_studio_tasks_only_raise_typed_errors(label_studi
             pass
 
 
-def test_huge_coordinates_are_clamped_without_numpy_warnings(label_studio_dir, hdri_dir):
+def test_huge_coordinates_are_refused_without_numpy_warnings(label_studio_dir, hdri_dir):
+    """A vertex at 1e308 is no drawing mistake to clamp: the polygon is skipped with a
+    warning that says why (no arithmetic on it, so no numpy overflow noise); a vertex a
+    little outside the image is clamped into it."""
     import json
     import warnings
 
@@ -188,9 +191,12 @@ def test_huge_coordinates_are_clamped_without_numpy_warnings(label_studio_dir, h
 
     data = json.loads((label_studio_dir / "city_coco.json").read_text())
     data["annotations"][0]["segmentation"][0][:2] = [1e308, -1e308]
+    data["annotations"][1]["segmentation"][0][:2] = [1030.0, -3.0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = labels_from_data(data, images_dir=hdri_dir)
+    assert any("within 1e9 of the image" in w and "skipped" in w for w in result.warnings)
     assert any("clamped" in w for w in result.warnings)
-    ring = result.labels.annotations[0].polygons[0].outer
+    (kept,) = result.labels.annotations.values()
+    ring = kept.polygons[0].outer
     assert ring.min() >= 0 and ring[:, 0].max() <= 1024 and ring[:, 1].max() <= 512

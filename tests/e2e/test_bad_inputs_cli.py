@@ -52,7 +52,7 @@ def test_process_truncated_exr(tmp_path):
 
 def test_process_png_named_exr(tmp_path):
     path = F.wrong_extension(tmp_path, real="png", claimed="exr", name="sunset")
-    done = run_cli("tonemap", path, tmp_path / "out.png")
+    done = run_cli("tonemap", path, "--out", tmp_path / "out.png")
     assert_one_clean_error(done.returncode, done.stderr, "sunset.exr", "rename it to sunset.png")
     assert not (tmp_path / "out.png").exists()
 
@@ -102,7 +102,7 @@ IMAGE_FAULTS = [
 def test_image_fault_is_one_error_line(tmp_path, capfd, command, name, make):
     """capfd: the whole of file descriptor 2, so a decoder's own line would show up too."""
     path = make(tmp_path)
-    argv = [command, str(path)] + ([str(tmp_path / "out.png")] if command == "tonemap" else [])
+    argv = [command, str(path)] + (["--out", str(tmp_path / "out.png")] if command == "tonemap" else [])
     code = main(argv)
     err = capfd.readouterr().err
     assert_one_clean_error(code, err, path.name)
@@ -119,7 +119,7 @@ def test_a_wrong_extension_names_the_real_format(tmp_path, capsys):
 
 def test_a_damaged_jpeg_that_decodes_is_one_warning_line(tmp_path, capfd):
     path = F.corrupt(tmp_path, "jpg", name="garbled")
-    assert main(["tonemap", str(path), str(tmp_path / "out.png")]) == 0
+    assert main(["tonemap", str(path), "--out", str(tmp_path / "out.png")]) == 0
     lines = capfd.readouterr().err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: garbled.jpg: the JPEG decoder reported damage"), lines
     assert (tmp_path / "out.png").is_file()
@@ -130,7 +130,7 @@ def test_nan_inf_negative_radiance_is_reported_not_an_error(tmp_path, capsys):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert f"{planted['nan']} NaN, {planted['inf']} Inf, {planted['negative']} negative" in out
-    assert main(["tonemap", str(path), str(tmp_path / "out.png")]) == 0
+    assert main(["tonemap", str(path), "--out", str(tmp_path / "out.png")]) == 0
     assert (tmp_path / "out.png").is_file()
 
 

@@ -55,7 +55,7 @@ def test_damaged_image_is_exactly_one_error_line(tmp_path, fmt, where):
 @pytest.mark.parametrize("fmt", ["png", "hdr"])
 def test_tonemap_of_damaged_data_is_exactly_one_error_line(tmp_path, fmt):
     path = F.corrupt(tmp_path, fmt, name="pano", seed=0, where="data")
-    done = run(["tonemap", path.name, "out.png"], cwd=tmp_path)
+    done = run(["tonemap", path.name, "--out", "out.png"], cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: "), done.stderr
     assert not (tmp_path / "out.png").exists()
@@ -64,7 +64,7 @@ def test_tonemap_of_damaged_data_is_exactly_one_error_line(tmp_path, fmt):
 @pytest.mark.parametrize("command", ["info", "tonemap"])
 def test_damaged_but_decodable_jpeg_is_one_warning_line(tmp_path, command):
     path = F.decodable_damaged_jpeg(tmp_path)
-    args = [command, path.name] + (["out.png"] if command == "tonemap" else [])
+    args = [command, path.name] + (["--out", "out.png"] if command == "tonemap" else [])
     done = run(args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()

@@ -91,14 +91,23 @@ def test_without_the_builtin_model_the_dock_says_no_model(qtbot, tmp_path, proje
     assert not panel.predict_current_button.isEnabled()
 
 
-def test_the_training_dock_offers_the_builtin_model_as_a_start_but_not_by_default(
+def test_a_new_project_trains_from_the_builtin_model_when_it_has_the_chosen_network(
         qtbot, tmp_path, project, with_builtin):
+    """The stand-in built-in model is the tiny preset: chosen by default when the dock's
+    preset is tiny, offered but not chosen for another network."""
     win = make_window(qtbot, tmp_path / "s.ini", size=(1200, 800))
     open_and_wait(qtbot, win, project.root)
     panel = win.learning.training
     items = [panel.start_from.itemText(i) for i in range(panel.start_from.count())]
     assert items == ["from scratch", f"fine-tune the {BUILTIN_NAME}"]
-    assert panel.start_from.currentText() == "from scratch"
-    panel.start_from.setCurrentIndex(1)
+    assert panel.start_from.currentText() == "from scratch"  # the dock's cpu preset: another network
+
+    other = make_window(qtbot, tmp_path / "s2.ini", size=(1200, 800))
+    other.learning.training.preset.setCurrentText("tiny")
+    open_and_wait(qtbot, other, project.root)  # a second window: opened read-only or anyway
+    panel = other.learning.training
+    assert panel.start_from.currentText() == f"fine-tune the {BUILTIN_NAME}"
     assert not panel.preset.isEnabled()  # the network is the built-in model's
     assert panel.lr.value() == panel.defaults.fine_tune_learning_rate
+    panel.start_from.setCurrentIndex(0)
+    assert panel.preset.isEnabled() and panel.lr.value() == panel.defaults.learning_rate

@@ -8,9 +8,9 @@ annotations.exchange, which the window's File > Export Labels menu uses as well.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from skysegui.cli import options
 from skysegui.core.label_formats import FORMAT_TEXT, FORMATS
 
 HOLES = ("Formats without holes (Label Studio polygons, labelme, CVAT) get each hole as a "
@@ -34,8 +34,7 @@ def register(subparsers) -> None:
     p.add_argument("--to", required=True, choices=FORMATS, help="format to write")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="file to write (a folder for labelme)")
-    p.add_argument("--images", metavar="DIR",
-                   help="folder of the panoramas (names and real sizes); default: the project's")
+    options.add_images_dir(p, "; default: the project's")
     p.add_argument("--source", choices=("labels", "prediction"), default="labels",
                    help="labels (default) or the project's saved predictions (--to label-studio only)")
     p.add_argument("--brush", action="store_true",
@@ -51,8 +50,9 @@ def register(subparsers) -> None:
                    "(e.g. /data/local-files/?d=panoramas/)")
     p.add_argument("--all-images", action="store_true",
                    help="also write images that have no labels yet (default: labelled ones only)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output")
-    p.add_argument("--quiet", action="store_true", help="no warnings")
+    options.add_force(p)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -96,9 +96,10 @@ def run(args: argparse.Namespace) -> int:
         warnings = list(loaded.warnings)
         result = write_labels(loaded.labels, args.to, args.out, args.brush,
                               args.model_version or LABELS_VERSION, names, not args.all_images)
-    if not args.quiet:
-        for warning in warnings + result.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+    for warning in warnings + result.warnings:
+        options.warn(args, warning)
     where = args.out if len(result.files) != 1 else result.files[0]
-    print(f"wrote {len(result.files)} file(s) ({args.to}) to {where}")
+    options.emit(args, {"format": args.to, "out": args.out, "written": result.files,
+                        "warnings": warnings + result.warnings},
+                 f"wrote {len(result.files)} file(s) ({args.to}) to {where}")
     return 0

@@ -9,11 +9,11 @@ COCO / Label Studio label file whose images are matched to the predictions by na
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from skysegui.cli import options
 
 if TYPE_CHECKING:
     import numpy as np  # imported when the command runs (`skysegui --help` stays fast)
@@ -29,18 +29,23 @@ def register(subparsers) -> None:
         "same image: a mask folder (0 = not sky, 1 = sky, 255 = ignore) or a COCO/Label Studio "
         "file. Prints one row per image and the unweighted mean. BIoU (Boundary IoU) is the IoU "
         "of only the pixels near each mask's skyline, so a blobby skyline scores low even when IoU "
-        "is high; 'false sky' is the share of valid non-sky pixels called sky.",
+        "is high; BF (boundary F-score) counts skyline pixels within --bf-tolerance px of the "
+        "other mask's skyline; 'false sky' is the share of valid non-sky pixels called sky.",
     )
     p.add_argument("--pred", required=True, help="folder with <stem>.mask.png predictions")
     p.add_argument("--gt", required=True, help="ground-truth mask folder, or a COCO / Label Studio JSON file")
-    p.add_argument("--images", help="image folder for the label file (to resolve image sizes and names)")
+    options.add_images_dir(p, "; for a label file --gt")
     p.add_argument("--gt-sky-value", type=int, default=1,
                    help="value of sky in ground-truth masks (default 1; 255 for plain 0/255 masks)")
-    p.add_argument("--tolerance", type=int, default=2, help="boundary F-score tolerance in px (default 2)")
+    p.add_argument("--bf-tolerance", type=int, default=2, metavar="PX",
+                   help="boundary F-score (BF): how far in px a skyline pixel may be from the other "
+                   "mask's and still match (default 2; formerly --tolerance)")
+    options.deprecated_alias(p, "--tolerance", "--bf-tolerance PX", dest="bf_tolerance", type=int)
     p.add_argument("--boundary-distance", type=int, default=None, metavar="PX",
-                   help="Boundary IoU band width in px (default: 0.3%% of each image's diagonal, at least 2: "
-                   "2 px at 512x256, 3 at 1024x512, 27 at 8192x4096)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+                   help="Boundary IoU (BIoU) band width in px (default: 0.3%% of each image's diagonal, "
+                   "at least 2: 2 px at 512x256, 3 at 1024x512, 27 at 8192x4096)")
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -139,8 +144,8 @@ def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
     from skysegui.core.errors import PredictionError
     from skysegui.core.metrics import mean_scores, score_image
 
-    if args.tolerance < 0:
-        raise PredictionError(f"--tolerance {args.tolerance} is negative: give a distance in px (default 2)")
+    if args.bf_tolerance < 0:
+        raise PredictionError(f"--bf-tolerance {args.bf_tolerance} is negative: give a distance in px (default 2)")
     boundary_distance = args.boundary_distance
     if boundary_distance is not None and boundary_distance < 0:
         raise PredictionError(
@@ -163,7 +168,7 @@ def evaluate(args: argparse.Namespace) -> tuple[list, dict, list[str]]:
             f"no prediction in {args.pred} has ground truth in {gt}: names must match (<stem>.mask.png "
             "against <stem>.png or the label file's image names)"
         )
-    scores = [score_image(p.name, p.pred, p.gt, args.tolerance, boundary_distance) for p in pairs]
+    scores = [score_image(p.name, p.pred, p.gt, args.bf_tolerance, boundary_distance) for p in pairs]
     return scores, mean_scores(scores), warnings
 
 
@@ -193,9 +198,7 @@ def format_table(scores, mean: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     scores, mean, warnings = evaluate(args)
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    if args.json:
-        print(json.dumps({"images": [s.as_dict() for s in scores], "mean": mean}, indent=2))
-    else:
-        print(format_table(scores, mean))
+        options.warn(args, w)
+    options.emit(args, {"images": [s.as_dict() for s in scores], "mean": mean, "warnings": warnings},
+                 format_table(scores, mean))
     return 0

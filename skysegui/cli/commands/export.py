@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from skysegui.cli import options
 from skysegui.core.choices import EXPORT_KINDS, OVERLAY_FORMATS, SOURCES
 
 
@@ -15,7 +15,10 @@ def register(subparsers) -> None:
         help="write overlays, masks or sky-alpha EXRs for a project's images",
         description="Export one file per image: <stem>.overlay.png, <stem>.mask.png, "
         "<stem>.prob.png, <stem>.rgba.exr, <stem>.sky.exr or <stem>.ground.exr "
-        "('-inv' is added with --invert). Existing files are kept unless --force.",
+        "('-inv' is added with --invert). The overlay is tone-mapped with the same flags as "
+        "`tonemap` (an --operator or an OpenColorIO --ocio-view). If any file to write exists, "
+        "nothing is written unless --force. --only picks images by name (it was called "
+        "--images, which now means a folder of panoramas in the other commands).",
     )
     p.add_argument("--project", required=True, help="project folder (or a COCO file inside one)")
     p.add_argument("--what", required=True, choices=EXPORT_KINDS, help="what to write")
@@ -25,36 +28,39 @@ def register(subparsers) -> None:
     p.add_argument("--color", default="#ff3030", help="overlay colour: #rrggbb or a name (default #ff3030)")
     p.add_argument("--outline", type=int, default=0, metavar="PX", help="outline width in px (0: none)")
     p.add_argument("--outline-color", default="white", help="outline colour (default white)")
-    p.add_argument("--exposure", type=float, default=0.0, metavar="EV", help="tone map exposure in EV")
-    p.add_argument("--gamma", type=float, default=None, help="gamma for the 'gamma' operator")
-    p.add_argument("--operator", default="srgb", help="tone map operator (srgb, gamma, reinhard, filmic, log, ...)")
+    options.add_tone(p)
     p.add_argument("--format", default="png", choices=OVERLAY_FORMATS, help="overlay file format")
     p.add_argument("--invert", action="store_true", help="export the ground instead of the sky")
-    p.add_argument("--images", nargs="+", metavar="NAME", help="only these images (file names or stems)")
-    p.add_argument("--force", action="store_true", help="overwrite existing files")
-    p.add_argument("--out", required=True, help="output folder (created if missing)")
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="only these images of the project (file names or stems; formerly --images)")
+    options.deprecated_alias(p, "--images", "--only NAME...", dest="only", nargs="+", metavar="NAME")
+    p.add_argument("--out", metavar="DIR", required=True, help="output folder (created if missing)")
+    options.add_force(p)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
 def tone_from_args(args: argparse.Namespace):
-    from skysegui.core.errors import ExportError
-    from skysegui.core.tonemap import OPERATORS, ToneSettings
-
-    if args.operator not in OPERATORS:
-        raise ExportError(f"unknown tone map operator {args.operator!r}: use one of {', '.join(OPERATORS)}")
-    kw = {"exposure": args.exposure, "operator": args.operator}
-    if args.gamma is not None:
-        kw["gamma"] = args.gamma
-    return ToneSettings(**kw)
+    """The tone settings of the overlay (the same flags and rules as `tonemap`)."""
+    return options.tone_settings(args)
 
 
 def run(args: argparse.Namespace) -> int:
-    from skysegui.cli.progress import ProgressBar
+    from skysegui.core.project_lock import writing_into
+
+    # export only reads the project: it needs the lock only where its output lies in one
+    # (a window may keep the project open while the artist exports elsewhere)
+    with writing_into([args.out], "export"):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from skysegui.core.errors import ExportError
     from skysegui.core.export.batch import ExportOptions, export_project
     from skysegui.core.project import Project
 
-    options = ExportOptions(
+    export_options = ExportOptions(
         what=args.what,
         source=args.source,
         opacity=args.opacity,
@@ -69,17 +75,18 @@ def run(args: argparse.Namespace) -> int:
     project = Project.open(Path(args.project))
     result = export_project(
         project,
-        options,
+        export_options,
         Path(args.out),
-        images=args.images,
+        images=args.only,
         overwrite=args.force,
-        progress=ProgressBar("export"),
+        progress=options.progress_bar(args, "export"),
     )
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        options.warn(args, warning)
     if not result.written and result.warnings:
         raise ExportError(
             f"nothing was exported: every selected image was skipped ({result.warnings[-1]})"
         )
-    print(f"wrote {len(result.written)} file(s) to {args.out}")
+    options.emit(args, {"out": args.out, "written": result.written, "warnings": result.warnings},
+                 f"wrote {len(result.written)} file(s) to {args.out}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from skysegui.cli import options
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -24,7 +26,9 @@ def register(subparsers) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--opset", type=int, default=None, metavar="N",
                    help="ONNX opset (default 17)")
-    p.add_argument("--force", action="store_true", help="replace an existing --out")
+    options.add_force(p)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -44,13 +48,15 @@ def model_folder(value: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from skysegui.cli.progress import ProgressBar
     from skysegui.ml.interop.export import DEFAULT_OPSET, export_model, parse_formats
 
     formats = parse_formats(args.format)
     result = export_model(model_folder(args.model), args.out, formats, force=args.force,
-                          opset=args.opset or DEFAULT_OPSET, progress=ProgressBar("export-model"))
+                          opset=args.opset or DEFAULT_OPSET, progress=options.progress_bar(args, "export-model"))
     contract = result.contract
+    if options.wants_json(args):
+        options.emit(args, {"out": result.folder, "files": result.files, "contract": contract}, "")
+        return 0
     inp = contract["input"]
     print(f"exported {contract['model']} to {result.folder}")
     for fmt, path in result.files.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from skysegui.cli import options
 
 _FORMAT_NAMES = {"exr": "OpenEXR", "hdr": "Radiance HDR", "tiff": "TIFF", "png": "PNG", "jpg": "JPEG"}
 
@@ -14,10 +14,12 @@ def register(subparsers) -> None:
         description="Read IMAGE (EXR, HDR, TIFF, PNG, JPEG) and print its size, channels, "
         "bit depth, whether it is HDR, the colour primaries it declares, min/median/max "
         "luminance, its dynamic range in stops, how many NaN/Inf/negative values were replaced on reading and what the decoder "
-        "reported about a damaged picture it still decoded.",
+        "reported about a damaged picture it still decoded (also as a `warning:` line, "
+        "unless --quiet).",
     )
     p.add_argument("image", help="the image file")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -84,5 +86,5 @@ def _primaries_text(d: dict) -> str:
 
 def run(args) -> int:
     d = describe(args.image)
-    print(json.dumps(d, indent=2) if args.json else format_text(d))
+    options.emit(args, d, format_text(d))
     return 0

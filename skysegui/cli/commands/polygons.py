@@ -8,11 +8,10 @@ Masks are matched to the panoramas by cleaned name ("city.png", "city_mask.png" 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skysegui.cli.progress import ProgressBar
+from skysegui.cli import options
 from skysegui.core.errors import AnnotationError, ImageReadError, SkysegError
 
 if TYPE_CHECKING:
@@ -28,18 +27,22 @@ def register(subparsers) -> None:
         "polygons",
         help="turn a folder of mask images into COCO polygons (holes kept)",
         description="Trace every mask in MASK_DIR (white/1 = sky) into polygons with holes "
-        "and write one COCO file that the editor, pycocotools and Label Studio read.",
+        "and write one COCO file that the editor, pycocotools and Label Studio read. An "
+        "existing --out is replaced only with --force.",
     )
     p.add_argument("masks", metavar="MASK_DIR", help="folder of mask images")
-    p.add_argument("--images", metavar="DIR",
-                   help="folder of the panoramas: names and real sizes (recommended)")
+    options.add_images_dir(p, " (recommended)")
     p.add_argument("--out", metavar="COCO_JSON", required=True, help="COCO file to write")
-    p.add_argument("--tolerance", type=float, default=1.0,
-                   help="largest simplification in pixels (default 1.0): an outline is simplified "
-                   "less where it would lose more than 0.3 %% of its pixels; 0 keeps every corner")
+    p.add_argument("--simplify", type=float, default=1.0, metavar="PX",
+                   help="largest simplification of an outline in pixels (default 1.0): an outline "
+                   "is simplified less where it would lose more than 0.3 %% of its pixels; 0 keeps "
+                   "every corner (formerly --tolerance)")
+    options.deprecated_alias(p, "--tolerance", "--simplify PX", dest="simplify", type=float)
     p.add_argument("--min-area", type=float, default=4.0,
                    help="drop regions and holes smaller than this many pixels (default 4)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no warnings")
+    options.add_force(p)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -64,10 +67,19 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 def run(args) -> int:
+    from skysegui.core.project_lock import writing_into
+
+    with writing_into([args.out], "polygons"):  # --out into a project open in a window: refused
+        return _run(args)
+
+
+def _run(args) -> int:
     from skysegui.core.annotations import labels_from_masks, save_coco
     from skysegui.core.annotations.names import index_images
 
     mask_dir = Path(args.masks)
+    if not args.force:
+        options.refuse_existing([args.out])
     if not mask_dir.is_dir():
         raise AnnotationError(f"{mask_dir} is not a folder of masks")
     files = sorted(p for p in mask_dir.iterdir() if p.suffix.lower() in MASK_EXTENSIONS and not p.name.startswith("."))
@@ -77,7 +89,7 @@ def run(args) -> int:
     if args.images and not on_disk:
         raise AnnotationError(f"no panoramas in {args.images}; check the --images folder")
     masks, sizes, paths, warnings = {}, {}, {}, []
-    progress = None if args.quiet else ProgressBar("polygons")
+    progress = options.progress_bar(args, "polygons")
     for n, path in enumerate(files):
         key = mask_key(path)
         image_path = mask_image(on_disk, path)
@@ -100,13 +112,13 @@ def run(args) -> int:
             if name in sizes and sizes[name] != (mw, mh):
                 warnings.append(f"{path.name} is {mw}x{mh} but {image_path.name} is "
                                 f"{sizes[name][0]}x{sizes[name][1]}; polygons scaled to the image")
-        if progress:
-            progress(n + 1, len(files), path.name)
+        progress(n + 1, len(files), path.name)
     labels = labels_from_masks(masks, sizes=sizes, paths=paths,
-                               tolerance=args.tolerance, min_area=args.min_area)
+                               tolerance=args.simplify, min_area=args.min_area)
     save_coco(labels, args.out)
-    if not args.quiet:
-        for warning in warnings:
-            print(f"warning: {warning}", file=sys.stderr)
-    print(f"wrote {len(labels.annotations)} annotation(s) for {len(labels.images)} image(s) to {args.out}")
+    for warning in warnings:
+        options.warn(args, warning)
+    options.emit(args, {"out": args.out, "images": len(labels.images),
+                        "annotations": len(labels.annotations), "warnings": warnings},
+                 f"wrote {len(labels.annotations)} annotation(s) for {len(labels.images)} image(s) to {args.out}")
     return 0

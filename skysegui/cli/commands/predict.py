@@ -12,6 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from skysegui.cli import options
+
 MODES = ("quality", "fast", "report")
 
 
@@ -29,7 +31,9 @@ def register(subparsers) -> None:
         "pipeline report's non-overlapping patches (a baseline with seams). "
         "--auto: auto sky instead of a model (no model, no training, no TensorFlow): the sky "
         "found from the panorama's luminance, colour and elevation, refined by a graph cut, "
-        "with the same output files and a <stem>.source.json naming it.",
+        "with the same output files and a <stem>.source.json naming it. Images already "
+        "predicted in --out are skipped (the one command that skips rather than refuses), so "
+        "an interrupted run continues; --force predicts them again.",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, project folders or label files")
     p.add_argument("--model", help="model folder (with card.json), e.g. <project>/models/<name> "
@@ -37,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--auto", action="store_true",
                    help="auto sky: find the sky without any model (about 1 s for 1K, 3 s for 8K "
                    "on a CPU); --mode, --tile, --overlap, --fast-size and --crf do not apply")
-    p.add_argument("--out", help="output folder (default: <project>/predictions for one project)")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: <project>/predictions for one project)")
     p.add_argument("--mode", choices=MODES, default="quality", help="prediction method (default quality)")
     p.add_argument("--tile", type=int, default=None,
                    help="tile size in px for quality mode (default 1024; a multiple of 32, of 48 for PSPNet)")
@@ -48,7 +52,9 @@ def register(subparsers) -> None:
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold of the mask (default 0.5)")
     p.add_argument("--prob-format", choices=("png16", "tiff"), default="png16",
                    help="probability file: 16-bit PNG or float32 TIFF")
-    p.add_argument("--force", action="store_true", help="predict again even where outputs exist")
+    options.add_force(p, options.FORCE_REDO_HELP)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -85,14 +91,17 @@ def collect_inputs(inputs: list[str]) -> tuple[list[Path], Path | None, list]:
             raise PredictionError(f"{path} does not exist: give image files, folders or project folders")
     if not images:
         raise PredictionError("no images found in the inputs: give image files or folders that contain images")
+    from skysegui.core.predictions import prediction_stem
+
     seen: dict[str, Path] = {}
     for image in images:
-        if image.stem in seen and seen[image.stem].resolve() != image.resolve():
+        stem = prediction_stem(image)  # the rule the files are named by (core.predictions)
+        if stem in seen and seen[stem].resolve() != image.resolve():
             raise PredictionError(
-                f"{seen[image.stem]} and {image} have the same name stem and would write the same "
+                f"{seen[stem]} and {image} have the same name stem and would write the same "
                 "prediction files: predict them into different --out folders"
             )
-        seen[image.stem] = image
+        seen[stem] = image
     unique = list(dict.fromkeys(seen.values()))
     default_out = projects[0].predictions_dir if len(projects) == 1 and len(inputs) == 1 else None
     return unique, default_out, projects
@@ -122,7 +131,7 @@ def choose_model(projects: list) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from skysegui.cli.progress import ProgressBar, end_progress_line
+    from skysegui.cli.progress import end_progress_line
     from skysegui.core.errors import CancelledError, PredictionError, SkysegError
     from skysegui.core.predictions import prediction_paths
     from skysegui.ml.model import load_model
@@ -134,22 +143,24 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out
     if out is None:
         raise PredictionError("say where to write the predictions with --out DIR")
-    todo = [p for p in images if args.force or not prediction_paths(out, p).exists()]
+    todo = [p for p in images if args.force or not prediction_paths(out, p).complete()]
     skipped = len(images) - len(todo)
-    if skipped:
+    if skipped and not options.is_quiet(args):
         print(f"skipping {skipped} image(s) already predicted in {out} (use --force to redo)", file=sys.stderr)
+    rows: list[dict] = []
     if not todo:
+        options.emit(args, {"out": out, "skipped": skipped, "images": rows}, "")
         return 0
     if args.crf and args.auto:
-        print("warning: --crf applies to a model's fast mode, not to --auto; ignored", file=sys.stderr)
+        options.warn(args, "--crf applies to a model's fast mode, not to --auto; ignored")
     elif args.crf:
         from skysegui.core.refine import crf_available
 
         if not crf_available():
-            print("warning: --crf needs the optional pydensecrf2 package (pip install pydensecrf2); "
-                  "predicting without the CRF", file=sys.stderr)
+            options.warn(args, "--crf needs the optional pydensecrf2 package (pip install pydensecrf2); "
+                         "predicting without the CRF")
         elif args.mode != "fast":
-            print("warning: --crf applies to --mode fast only; ignored", file=sys.stderr)
+            options.warn(args, "--crf applies to --mode fast only; ignored")
     if args.auto:
         from skysegui.ml.autosky_predict import AUTO_MODE, AutoSkyPredictor
 
@@ -159,7 +170,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.model:
             from skysegui.ml.model_status import model_title
 
-            print(f"model: {model_title(model_dir)} ({model_dir})", file=sys.stderr)
+            if not options.is_quiet(args):
+                print(f"model: {model_title(model_dir)} ({model_dir})", file=sys.stderr)
         predictor = Predictor(
             load_model(model_dir),
             tile=args.tile,
@@ -170,9 +182,11 @@ def run(args: argparse.Namespace) -> int:
         )
         mode = args.mode
     failures = 0
-    print(f"{'image':30s} {'mode':8s} {'seconds':>8s} {'sky %':>6s} {'uncertainty':>11s}")
+    table = not options.wants_json(args)
+    if table:
+        print(f"{'image':30s} {'mode':8s} {'seconds':>8s} {'sky %':>6s} {'uncertainty':>11s}")
     for i, path in enumerate(todo, 1):
-        bar = ProgressBar(f"[{i}/{len(todo)}] {path.name}")
+        bar = options.progress_bar(args, f"[{i}/{len(todo)}] {path.name}")
         try:
             image = read_for_prediction(path)
             pred = predictor.predict(image, mode=mode, progress=bar)
@@ -187,7 +201,12 @@ def run(args: argparse.Namespace) -> int:
             continue
         sky = 100.0 * float(pred.mask.mean())
         note = f"  {pred.note}" if pred.note else ""  # auto sky: "indoors: no sky found"
-        print(f"{path.name[:30]:30s} {mode:8s} {pred.seconds:8.2f} {sky:6.1f} {pred.uncertainty_score:11.4f}{note}")
+        rows.append({"image": path, "mode": mode, "seconds": pred.seconds, "sky_percent": sky,
+                     "uncertainty": pred.uncertainty_score, "note": pred.note or None})
+        if table:
+            print(f"{path.name[:30]:30s} {mode:8s} {pred.seconds:8.2f} {sky:6.1f} {pred.uncertainty_score:11.4f}{note}")
+    if not table:
+        options.emit(args, {"out": out, "skipped": skipped, "failed": failures, "images": rows}, "")
     if failures:
         if len(todo) > 1:  # one image: its own error line says it all
             print(f"error: {failures} of {len(todo)} image(s) failed (see above)", file=sys.stderr)

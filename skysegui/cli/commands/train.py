@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from skysegui.cli import options
 
 
 def register(subparsers) -> None:
@@ -17,8 +18,11 @@ def register(subparsers) -> None:
         "validation mean IoU; last/ holds the last epoch for --resume). Without --config the "
         "defaults fit this machine (CPU: the cpu preset for 10 minutes; GPU: the report's "
         "network for 30) and the run starts from the project's newest working model of the "
-        "same network (fine-tuning) if there is one. The last line gives the model's score "
-        "beside what an all-sky and a no-sky mask score, and says when it has not learnt.",
+        "same network (fine-tuning) if there is one, else from the built-in sky model when it has "
+        "that network (the CPU defaults' do); --scratch starts from random weights. The last line gives the model's score "
+        "beside what an all-sky and a no-sky mask score, and says when it has not learnt. A model "
+        "folder that exists already (--name) is continued with --resume or replaced with --force; "
+        "without either, nothing is trained.",
     )
     p.add_argument("--project", required=True, help="project folder (or a COCO file inside one)")
     p.add_argument("--config", metavar="NAME|FILE.toml",
@@ -41,7 +45,10 @@ def register(subparsers) -> None:
                        help="fine-tune this model folder (its network, scale and weights), or 'builtin' "
                        "for the built-in sky model that ships with the program")
     start.add_argument("--scratch", action="store_true",
-                       help="start from random weights even if the project has a model")
+                       help="start from random weights even if the project or the program has a model to fine-tune")
+    options.add_force(p)
+    options.add_quiet(p)
+    options.add_json(p)
     p.set_defaults(func=run)
 
 
@@ -73,7 +80,8 @@ def build_config(args: argparse.Namespace):
 
 def choose_start(args: argparse.Namespace, config, project) -> None:
     """--from MODEL, --scratch, or by default the project's newest working model of the
-    same network (then the fine-tuning learning rate and budget, unless given)."""
+    same network, else the built-in sky model when it has that network (then the
+    fine-tuning learning rate and budget, unless given)."""
 
     from skysegui.ml.defaults import run_defaults
     from skysegui.ml.train.start import find_start_model, resolve_start
@@ -92,27 +100,53 @@ def choose_start(args: argparse.Namespace, config, project) -> None:
                 config.time_budget_min = run_defaults().fine_tune_budget_min
 
 
+def check_target(args: argparse.Namespace, config, project) -> None:
+    """A named model folder that exists is continued (--resume) or replaced (--force) only."""
+    from skysegui.core.errors import TrainingError
+
+    if not config.name or args.resume or args.force:
+        return
+    folder = project.models_dir / config.name
+    if folder.is_dir() and any(folder.iterdir()):
+        raise TrainingError(f"{folder} already exists: choose another --name, continue it with "
+                            "--resume, or add --force to replace it")
+
+
 def run(args: argparse.Namespace) -> int:
-    from skysegui.cli.progress import ProgressBar
+    from skysegui.core.project_lock import writing_into
+
+    with writing_into([args.project], "train"):  # held (with a heartbeat) while training
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from skysegui.core.errors import TrainingError
     from skysegui.core.project import Project
-    from skysegui.ml.train import Trainer
 
     project = Project.open(args.project)
     config = build_config(args)
     if args.resume and not config.name:
         raise TrainingError("--resume needs the model's folder name: give --name (or name in the config)")
+    check_target(args, config, project)
     choose_start(args, config, project)
-    trainer = Trainer(config, project, progress=ProgressBar("train"), resume=args.resume)
+    from skysegui.ml.train import Trainer
+
+    trainer = Trainer(config, project, progress=options.progress_bar(args, "train"), resume=args.resume)
     result = trainer.run()
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.4f}"
-    print(f"model: {result.model_dir}  epochs: {result.epochs_done}  best val IoU: {best}  {result.summary}")
-    if (result.model_dir / "curves.csv").is_file():
-        print(f"curves: {result.model_dir / 'curves.csv'}  TensorBoard: tensorboard --logdir {result.model_dir / 'logs'}")
+    for text in result.notes:
+        options.note(args, text)
+    curves = result.model_dir / "curves.csv"
     if not result.learnt:
-        print(f"warning: {result.verdict.get('message', 'the model has not learnt')}; it is not a "
-              "usable sky model yet: train longer, label more images, or start from a working model",
-              file=sys.stderr)
+        options.warn(args, f"{result.verdict.get('message', 'the model has not learnt')}; it is not a "
+                     "usable sky model yet: train longer, label more images, or start from a working model")
+    best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.4f}"
+    text = f"model: {result.model_dir}  epochs: {result.epochs_done}  best val IoU: {best}  {result.summary}"
+    if curves.is_file():
+        text += f"\ncurves: {curves}  TensorBoard: tensorboard --logdir {result.model_dir / 'logs'}"
+    options.emit(args, {
+        "model": result.model_dir, "epochs": result.epochs_done, "best_val_iou": result.best_val_iou,
+        "learnt": result.learnt, "summary": result.summary, "verdict": result.verdict,
+        "metrics": result.metrics, "cancelled": result.cancelled, "notes": result.notes,
+        "curves": curves if curves.is_file() else None,
+    }, text)
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from skysegui.core.annotations.json_clean import clean_json
 from skysegui.core.annotations.model import (
     LABELLED_KEY,
     Annotation,
@@ -52,6 +53,7 @@ RLE_TOLERANCE = 0.5
 
 def parse_coco(data: Any, problems: Problems, images_dir: str | Path | None = None,
                synonyms=None) -> AnnotationSet:
+    data = clean_json(data, problems.warn)  # every load can be saved again
     if not isinstance(data, dict):
         raise problems.fail("this is not a COCO file (the top level must be an object with "
                             '"images", "annotations" and "categories"); export COCO from your labeling tool')
@@ -185,7 +187,8 @@ def _read_images(labels: AnnotationSet, entries: list, problems: Problems,
 def _ring(values: Any, image: ImageRecord, scale, problems: Problems, where: str):
     flat = as_number_list(values)
     if flat is None or len(flat) % 2:
-        problems.warn(where, "a polygon is not an even-length list of numbers; skipped")
+        problems.warn(where, "a polygon is not an even-length list of numbers (finite, "
+                             "within 1e9 of the image); skipped")
         return None
     ring = flat.reshape(-1, 2)
     if scale != (1.0, 1.0):

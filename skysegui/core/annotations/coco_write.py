@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from skysegui.core.annotations.coco_read import PART_KEY, POLYGONS_KEY
+from skysegui.core.annotations.json_clean import json_safe
 from skysegui.core.annotations.keyhole import keyhole_matches, keyhole_ring
 from skysegui.core.annotations.model import Annotation, AnnotationSet, Polygon
 from skysegui.core.annotations.raster import polygons_to_mask
@@ -115,8 +116,9 @@ def coco_dict(labels: AnnotationSet) -> dict[str, Any]:
 def save_coco(labels: AnnotationSet, path: str | Path, keep_backup: bool = True) -> None:
     """Write `labels` as COCO JSON atomically; the previous file is kept as <name>.bak."""
     try:
-        text = json.dumps(coco_dict(labels), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        # json_safe: a value no UTF-8 JSON can hold (a lone surrogate, NaN) never fails a save
+        text = json.dumps(json_safe(coco_dict(labels)), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise SaveError(f"labels cannot be written as JSON ({exc}); nothing was saved") from exc
     with atomic_write(path, keep_backup=keep_backup) as tmp:
         tmp.write_text(text, encoding="utf-8")

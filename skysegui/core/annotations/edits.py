@@ -23,6 +23,33 @@ from skysegui.core.errors import EditError
 
 MIN_VERTICES = 3
 EDIT_TOLERANCE = 0.5  # px: brush and boolean edits re-trace the region this finely
+#: no vertex lies further from the image than this (px): NaN, Inf and absurd coordinates
+#: are refused before pycocotools (which hangs or crashes on them) ever sees them
+MAX_COORDINATE = 1e7
+
+
+def _finite_point(point) -> np.ndarray:
+    try:
+        values = np.asarray(point, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise EditError(f"a vertex must be two numbers, not {point!r}") from exc
+    if values.shape != (2,):
+        raise EditError(f"a vertex must be two numbers, not {point!r}")
+    _check_finite(values)
+    return values
+
+
+def _check_finite(values: np.ndarray) -> None:
+    if not np.all(np.isfinite(values)):
+        raise EditError("a vertex is not a finite number (NaN or infinity); the edit was refused")
+    if values.size and float(np.abs(values).max()) > MAX_COORDINATE:
+        raise EditError(f"a vertex lies more than {MAX_COORDINATE:g} px from the image; the edit was refused")
+
+
+def _check_polygons(polygons) -> None:
+    for polygon in polygons:
+        for ring in (polygon.outer, *polygon.holes):
+            _check_finite(np.asarray(ring, dtype=np.float64))
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -85,7 +112,8 @@ class AddVertex:
         ring = _get_ring(labels, self.annotation_id, self.polygon, self.ring)
         if not 0 <= self.vertex <= len(ring):
             raise EditError(f"cannot insert a vertex at position {self.vertex} of a {len(ring)}-vertex ring")
-        new = np.insert(ring, self.vertex, np.asarray(self.point, dtype=ring.dtype), axis=0)
+        point = _finite_point(self.point)
+        new = np.insert(ring, self.vertex, point.astype(ring.dtype), axis=0)
         _set_ring(labels, self.annotation_id, self.polygon, self.ring, new)
 
     def revert(self, labels: AnnotationSet) -> None:
@@ -114,7 +142,7 @@ class MoveVertex:
         return before
 
     def apply(self, labels: AnnotationSet) -> None:
-        self.old = self._move(labels, self.point)
+        self.old = self._move(labels, _finite_point(self.point))
 
     def revert(self, labels: AnnotationSet) -> None:
         self._move(labels, self.old)
@@ -160,6 +188,7 @@ class AddAnnotation:
             raise EditError(f"image {ann.image_id!r} does not exist")
         if ann.category_id not in labels.categories:
             raise EditError(f"category {ann.category_id!r} does not exist; add it first")
+        _check_polygons(ann.polygons)
         labels.annotations[ann.id] = ann.copy()
 
     def revert(self, labels: AnnotationSet) -> None:
@@ -196,8 +225,10 @@ class MoveAnnotation:
         ann = _annotation(labels, self.annotation_id)
         if self.polygon is not None:
             _polygon(labels, self.annotation_id, self.polygon)
+        offset = _finite_point((self.dx, self.dy))
+        moved = [p for i, p in enumerate(ann.polygons) if self.polygon is None or i == self.polygon]
+        _check_polygons([Polygon(p.outer + offset, [h + offset for h in p.holes]) for p in moved])
         self.old = ann.polygons
-        offset = np.array([self.dx, self.dy], dtype=np.float64)
         ann.polygons = [
             Polygon(p.outer + offset, [h + offset for h in p.holes])
             if self.polygon is None or i == self.polygon else p
@@ -249,6 +280,8 @@ class ReplaceAnnotations:
         clash = [a.id for a in self.add if a.id in labels.annotations and a.id not in removing]
         if clash or len({a.id for a in self.add}) != len(self.add):
             raise EditError(f"annotation ids {clash!r} are already used")
+        for ann in self.add:
+            _check_polygons(ann.polygons)
         positions = {aid: i for i, aid in enumerate(labels.annotations)}
         self.removed = sorted((positions[aid], aid, labels.annotations[aid]) for aid in removing)
         # an added annotation that reuses a removed id takes its place (keeps drawing order)

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from skysegui.core.annotations import json_clean
 from skysegui.core.annotations.coco_read import parse_coco
 from skysegui.core.annotations.cutouts import holes_from_cutouts
 from skysegui.core.annotations.cvat import read_cvat
@@ -41,7 +42,7 @@ def read_json(path: Path):
     if not raw.strip():
         raise AnnotationError(f"{path}: the file is empty; export the labels again")
     try:
-        return json.loads(raw.decode("utf-8-sig"))
+        return json_clean.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise AnnotationError(f"{path}: not a text (UTF-8) file, so not a label file") from exc
     except json.JSONDecodeError as exc:

@@ -81,6 +81,25 @@ def find_image(on_disk: dict[str, Path], name: str) -> Path | None:
     return matches[0] if len(matches) == 1 else None
 
 
+MAX_NAME_BYTES = 200  # an output file's stem; the file system allows 255 with the suffix
+
+
+def output_name_problem(stem: str) -> str | None:
+    """Why `stem` (cleaned from a label file) cannot name an output file, or None.
+
+    A NUL byte, control characters (newlines), folder separators, '..', an empty stem or
+    one longer than MAX_NAME_BYTES in UTF-8 never name a file we write."""
+    if not stem or not stem.strip():
+        return "its name is empty"
+    if any(ord(c) < 32 or ord(c) == 127 for c in stem):
+        return "its name holds a NUL byte or control characters"
+    if "/" in stem or "\\" in stem or stem in (".", ".."):
+        return "its name is a path, not a file name"
+    if len(stem.encode("utf-8", "replace")) > MAX_NAME_BYTES:
+        return f"its name is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
 def index_images(folder: str | Path | None) -> dict[str, Path]:
     """Image files of a folder (not recursive) by file_key, preferring HDR formats.
 

@@ -64,8 +64,14 @@ def as_size(value: Any) -> int | None:
     return None
 
 
+#: no coordinate of a label file lies further out than this: larger values (1e308) are
+#: refused on load, so no arithmetic on them overflows (numpy's warnings on stderr)
+MAX_COORDINATE = 1e9
+
+
 def as_number_list(value: Any) -> np.ndarray | None:
-    """A flat list of finite numbers as float64, or None if it is anything else."""
+    """A flat list of finite numbers (at most MAX_COORDINATE in size) as float64, or None
+    if it is anything else."""
     if not isinstance(value, list | tuple) or not value:
         return None
     try:
@@ -75,7 +81,7 @@ def as_number_list(value: Any) -> np.ndarray | None:
     if arr.ndim != 1 or arr.dtype.kind not in "iuf":
         return None
     arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
+    if not np.all(np.isfinite(arr)) or float(np.abs(arr).max()) > MAX_COORDINATE:
         return None
     return arr
 

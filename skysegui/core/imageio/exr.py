@@ -17,6 +17,7 @@ from skysegui.core.imageio.detect import check_size
 from skysegui.core.imageio.exr_chunks import check_exr_complete
 from skysegui.core.imageio.exr_header import PIXEL_TYPE_BITS, ExrHeader, read_exr_headers
 from skysegui.core.imageio.model import ImageInfo
+from skysegui.core.native_stderr import capture_native_output, library_words
 
 HALF_MAX = 65504.0
 
@@ -73,12 +74,16 @@ def read_exr_pixels(path: Path, info: ImageInfo) -> tuple[np.ndarray, tuple[str,
     wanted = _pick_names(path, info.channels)
     check_exr_complete(path)  # before the library, which prints its own complaints to stderr
     try:
-        exr = OpenEXR.File(str(path))
-        parts = exr.parts
+        # OpenEXR prints its own complaints about damaged pixel data (on stdout and stderr):
+        # captured, and turned into the CorruptImageError below
+        with capture_native_output() as said:
+            exr = OpenEXR.File(str(path))
+            parts = exr.parts
     except (RuntimeError, ValueError, OSError) as exc:
         raise CorruptImageError(
             f"{path} is damaged or truncated ({exc}); copy it again or re-export it"
         ) from exc
+    damaged = library_words(said, "openexr")
     index, _names = _pick_part(path, read_exr_headers(path))
     if len(parts) <= index:
         raise CorruptImageError(f"{path} is missing image parts; copy it again or re-export it")
@@ -101,8 +106,9 @@ def read_exr_pixels(path: Path, info: ImageInfo) -> tuple[np.ndarray, tuple[str,
         if ch is not None and ch.pixels is not None:
             pixels = ch.pixels
     if pixels is None:
+        why = f" ({damaged})" if damaged else ""
         raise CorruptImageError(
-            f"{path}: the channels {', '.join(wanted)} could not be decoded; re-export the file"
+            f"{path}: the channels {', '.join(wanted)} could not be decoded{why}; re-export the file"
         )
     if pixels.shape[:2] != (info.height, info.width):
         raise UnsupportedFormatError(

@@ -148,12 +148,12 @@ class TrainingPanel(QWidget):
             for folder in list_models(models_dir):
                 if model_learnt(folder):
                     self.start_from.addItem(f"fine-tune {folder.name}", str(folder))
-            best = find_start_model(models_dir, PRESETS[self.preset.currentText()])
-            if best is not None:
-                self.start_from.setCurrentIndex(max(0, self.start_from.findData(str(best))))
         builtin = builtin_start_model()
-        if builtin is not None:  # offered, never the default: measured against scratch in bench_loop_quality
+        if builtin is not None:  # the usual start of a new project's first round
             self.start_from.addItem(f"fine-tune the {BUILTIN_NAME}", str(builtin))
+        best = find_start_model(models_dir, PRESETS[self.preset.currentText()])
+        if best is not None:
+            self.start_from.setCurrentIndex(max(0, self.start_from.findData(str(best))))
         self.start_from.blockSignals(False)
         self._start_changed()
 

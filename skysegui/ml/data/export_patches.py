@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from skysegui.ml.data.cache import LabelledSource
 from skysegui.ml.data.split import SPLITS, split_by_image, split_indices
 
 log = logging.getLogger(__name__)
+PATCH_FOLDERS = ("X_train/train", "Y_train/train", "X_val/val", "Y_val/val")
+_PATCH_NAME = re.compile(r"^[0-9]+\.(tif|png)$")
 LEAK_WARNING = (
     "per-patch split: overlapping patches of the same image are in both train and val, "
     "so val scores are optimistic (use --split image for an honest validation)"
@@ -77,17 +80,30 @@ def export_patches(
     seed: int = 0,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    overwrite: bool = False,
 ) -> ExportSummary:
-    """Write the report's X_train/Y_train/X_val/Y_val folders; patches numbered from 1."""
+    """Write the report's X_train/Y_train/X_val/Y_val folders; patches numbered from 1.
+
+    The four patch folders must be empty; with `overwrite` the patches an earlier export
+    left there (N.tif, N.png) are deleted first, and any other file still stops it."""
     if split not in SPLITS:
         raise ExportError(f"unknown split {split!r}: use 'image' or 'patch'")
     if size <= 0 or stride <= 0:
         raise ExportError("patch size and stride must be positive")
     out = Path(out)
-    for part in ("X_train/train", "Y_train/train", "X_val/val", "Y_val/val"):
-        folder = out / part
+    folders = [out / part for part in PATCH_FOLDERS]
+    if overwrite:
+        others = [p for f in folders if f.is_dir() for p in f.iterdir() if not _PATCH_NAME.match(p.name)]
+        if others:
+            raise ExportError(f"{others[0].parent} holds {others[0].name}, which is not a patch of an "
+                              "earlier export: choose an empty output folder")
+        for folder in folders:
+            for old in (folder.iterdir() if folder.is_dir() else ()):
+                old.unlink()
+    for folder in folders:
         if folder.is_dir() and any(folder.iterdir()):
-            raise ExportError(f"{folder} is not empty: choose an empty output folder")
+            raise ExportError(f"{folder} is not empty: choose an empty output folder, or add "
+                              "--force to replace the patches there")
     names = [s.name for s in sources]
     warnings: list[str] = []
     if split == "image":

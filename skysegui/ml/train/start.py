@@ -1,7 +1,8 @@
 """Start a run from the best model at hand (fine-tuning) instead of from scratch.
 
 A round of the loop (correct a few images, retrain) should take minutes, not hours: the
-project's current model already knows most skies. The run then takes that model's
+project's current model already knows most skies, and a new project starts from the
+built-in sky model (same network as the CPU defaults) rather than from random weights. The run then takes that model's
 network and scale from its card and its weights from its file; the BatchNorm statistics
 are re-estimated on the new crops at every epoch end (batchnorm.py). No TensorFlow here.
 """
@@ -41,10 +42,17 @@ def adopt_start_model(config, folder: Path) -> str:
             f"epoch {card.epoch})")
 
 
-def find_start_model(models_dir: str | Path, preset: ModelConfig | None = None) -> Path | None:
+def find_start_model(models_dir: str | Path | None, preset: ModelConfig | None = None,
+                     builtin: bool = True) -> Path | None:
     """The newest model in `models_dir` that learnt (its card says so) and, when `preset`
-    is given, has the same network and scale. None: train from scratch."""
-    for folder in list_models(models_dir):
+    is given, has the same network and scale; else (with `builtin`) the built-in sky model
+    when it fits the same way. None: train from scratch."""
+    candidates = list(list_models(models_dir)) if models_dir is not None else []
+    if builtin:
+        start = builtin_start_model()
+        if start is not None:
+            candidates.append(start)
+    for folder in candidates:
         try:
             card = read_card(folder)
         except Exception:  # a damaged card: not a starting point
