@@ -45,6 +45,10 @@ class AnnotationError(SkysegError):
     """A label file cannot be used."""
 
 
+class UnsafeNameError(AnnotationError):
+    """An image name from a label file cannot name an output file (a path, NUL, ...)."""
+
+
 class EditError(SkysegError):
     """An edit is not allowed (e.g. a polygon would drop below 3 vertices)."""
 

@@ -75,7 +75,8 @@ def _run(args) -> int:
     import numpy as np
 
     from skysegui.core.annotations import class_map, load_labels, sky_mask
-    from skysegui.core.annotations.names import output_name_problem
+    from skysegui.core.annotations.names import check_output_stem
+    from skysegui.core.errors import UnsafeNameError
 
     result = load_labels(args.labels, images_dir=args.images)
     warnings = list(result.warnings)
@@ -87,10 +88,10 @@ def _run(args) -> int:
     planned = []
     used: set[str] = set()
     for image in images:
-        stem = _mask_stem(image, used)
-        problem = output_name_problem(stem)
-        if problem:  # a hostile or broken name: skip this image, write the others
-            warnings.append(f"image {image.id!r}: {problem}; no mask written for it")
+        try:
+            stem = check_output_stem(_mask_stem(image, used))
+        except UnsafeNameError as exc:  # a hostile or broken name: skip it, write the others
+            warnings.append(f"image {image.id!r}: {exc}; no mask written for it")
             options.warn(args, warnings[-1])
             continue
         planned.append((image, stem))

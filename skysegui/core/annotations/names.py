@@ -95,9 +95,30 @@ def output_name_problem(stem: str) -> str | None:
         return "its name holds a NUL byte or control characters"
     if "/" in stem or "\\" in stem or stem in (".", ".."):
         return "its name is a path, not a file name"
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in stem):
+        return "its name holds a lone surrogate (not a valid Unicode character)"
     if len(stem.encode("utf-8", "replace")) > MAX_NAME_BYTES:
         return f"its name is longer than {MAX_NAME_BYTES} bytes"
     return None
+
+
+def check_output_stem(stem: str) -> str:
+    """`stem` itself when it can name an output file inside the chosen folder (see
+    output_name_problem); UnsafeNameError otherwise. The one check every output named
+    after a label file's image name goes through."""
+    from skysegui.core.errors import UnsafeNameError
+
+    problem = output_name_problem(stem)
+    if problem:
+        raise UnsafeNameError(f"{stem!r} cannot name an output file: {problem}")
+    return stem
+
+
+def safe_output_stem(name: str) -> str:
+    """The output stem of a label file's image name (absolute path, '..', URL, Windows
+    drive or UNC path: only the last component, see label_stem), or UnsafeNameError when
+    what is left still cannot name a file inside the chosen folder (NUL, newline, ...)."""
+    return check_output_stem(label_stem(name))
 
 
 def index_images(folder: str | Path | None) -> dict[str, Path]:
