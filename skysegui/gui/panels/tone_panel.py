@@ -92,6 +92,7 @@ class TonePanel(QWidget):
             self.operator_combo.addItem(OPERATOR_LABELS.get(name, name), name)
         self.config_combo = QComboBox()
         self.config_combo.setToolTip("The OpenColorIO config whose views the operator list offers")
+        self.config_combo.setPlaceholderText("looking for OpenColorIO\u2026")  # listed on a pool thread
         self.config_button = QPushButton("...")
         self.config_button.setToolTip("Choose an OpenColorIO config file (config.ocio)")
         self.config_button.setFixedWidth(28)
@@ -173,6 +174,8 @@ class TonePanel(QWidget):
         finally:
             self._updating = False
         self.config_combo.setEnabled(bool(sources))
+        if not sources:
+            self.config_combo.setPlaceholderText("none (see the operator list's note)")
         self.config_button.setEnabled(bool(sources))
         self._fill_views(keys, note)
 
