@@ -101,24 +101,24 @@ def _gradient(L: np.ndarray, deg_per_px: float) -> np.ndarray:
     return np.hypot(gx, gy) / deg_per_px
 
 
-def scene_evidence(rgb: np.ndarray, L: np.ndarray, el: np.ndarray, grad: np.ndarray) -> SceneEvidence:
+def scene_evidence(blue: np.ndarray, L: np.ndarray, el: np.ndarray, grad: np.ndarray) -> SceneEvidence:
     """Outdoors vs indoors from the zenith cap (elevation > 60 degrees) against the rest."""
     cap = el > 60.0
     ground = el < -20.0
     zen = float(np.median(L[cap]))
     lights = float(np.percentile(L, 99.9))
     gnd = float(np.median(L[ground]))
-    blue = float(np.median(_blueness(rgb[cap])))
+    zenith_blue = float(np.median(blue[cap]))
     texture = float(np.median(grad[cap]))
     vs_lights = zen - lights
     vs_ground = zen - gnd
     score = (
         0.6 * np.clip(vs_lights + 3.5, -3, 3)  # ceilings sit far below the lamps that light them
         + 0.5 * np.clip(vs_ground, -3, 3)  # the sky lights the ground
-        + 8.0 * np.clip(blue, -0.3, 0.4)  # daylight sky is blue or neutral; indoor light warm
+        + 8.0 * np.clip(zenith_blue, -0.3, 0.4)  # daylight sky is blue or neutral; indoor light warm
         - 4.0 * np.clip(texture - 0.15, 0, 1)  # a clear or overcast sky is smooth
     )
-    return SceneEvidence(vs_lights, vs_ground, blue, texture, float(score))
+    return SceneEvidence(vs_lights, vs_ground, zenith_blue, texture, float(score))
 
 
 def _tonemapped8(rgb: np.ndarray, L: np.ndarray, upper: np.ndarray) -> np.ndarray:
@@ -222,7 +222,7 @@ def auto_sky(
     grad = _gradient(L, 360.0 / ww)
     blue = _blueness(rgb)
     report(progress, 1, STEPS, "auto sky: seeds")
-    scene = scene_evidence(rgb, L, el, grad)
+    scene = scene_evidence(blue, L, el, grad)
     upper = el > 0
     threshold = _otsu(L[upper])
     seeds = _seeds(L, el, grad, threshold)
