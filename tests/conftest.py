@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # No built-in sky model unless a test points to one (monkeypatch.setenv): results must not
 # depend on whether the recipe has put one into skysegui/resources/builtin_model yet.
 os.environ["SKYSEGUI_BUILTIN_MODEL"] = "none"
+# Windows started as the real program (subprocesses) keep TensorFlow unloaded until a test
+# uses it; tests/gui/test_tf_warmup.py checks the background load itself.
+os.environ["SKYSEGUI_TF_WARMUP"] = "0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

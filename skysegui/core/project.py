@@ -11,6 +11,7 @@ file (and its autosave) and shows the saved edits, not the export again.
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class Project:
         #: checks it so that another writer's edits are never overwritten in silence
         self.loaded_stamp: tuple[int, int, str] | None = None
         self._seen = False  # loaded or saved by this object: only then can it tell a change
+        self._frozen: LoadResult | None = None  # set on a snapshot() copy only
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
@@ -127,8 +129,24 @@ class Project:
         """Panoramas of the images folder, one per name (HDR preferred), sorted by name."""
         return sorted(index_images(self.images_dir).values(), key=lambda p: p.name.casefold())
 
+    def snapshot(self, labels: AnnotationSet, note: str = "") -> Project:
+        """This project with its labels frozen as `labels` are now (a deep copy).
+
+        Why: a training run reads the labels in its own thread while the window goes on
+        editing and saving them. The run gets what the user saw when they pressed Start
+        (unsaved edits included), never a mix of two saves, and reading them does not
+        touch this project's record of the labels file on disk (which guards the window's
+        next save against other writers)."""
+        snap = copy.copy(self)
+        snap._frozen = LoadResult(labels=copy.deepcopy(labels), warnings=[note] if note else [])
+        return snap
+
     def load_labels(self) -> LoadResult:
-        """The labels file (if any), plus an image entry for every panorama not in it yet."""
+        """The labels file (if any), plus an image entry for every panorama not in it yet;
+        on a snapshot(), a copy of the frozen labels (the file is not read)."""
+        if self._frozen is not None:
+            return LoadResult(labels=copy.deepcopy(self._frozen.labels), warnings=list(self._frozen.warnings),
+                              format=self._frozen.format)
         result = self._load_labels()
         self.remember_disk_state()
         return result

@@ -133,6 +133,9 @@ def run_app(path: str | None = None, screenshot: str | None = None) -> int:
         return _screenshot(app, window, path, Path(screenshot))
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
+    from skysegui.gui.tf_warmup import schedule_tf_warmup
+
+    schedule_tf_warmup()  # the first run or prediction then never waits for the import
     return app.exec()
 
 

@@ -10,10 +10,19 @@ model, collecting a closed window's QActions, against the GUI thread deleting a 
 Collecting on the GUI thread destroys every QObject in the thread that owns it.
 
 Reference counting still frees most objects at once in every thread; only cycles wait for
-the timer. The generations are collected with the interpreter's own thresholds, so memory
-behaves as before; a full collection with TensorFlow loaded takes ~0.2 s, the same stall
-it caused before, when it ran in a worker thread while holding the GIL, and the same rule as
-the interpreter's keeps full collections rare.
+the timer. The generations are collected with the interpreter's own thresholds.
+
+Keeping the window smooth while a model trains (a pause of at most 50 ms):
+- the timer runs every 100 ms, so the young generations stay small (a young collection of
+  the ~100,000 objects that 500 ms of model tracing allocates took 20-40 ms), and while a
+  model thread runs both young generations are collected each time;
+- TensorFlow's own module objects are frozen out of every collection when it is imported
+  (ml/tf_import.py);
+- while a training or prediction thread runs (hold_full_collections), no full collection
+  runs at all: it would walk the traced graph of the model, 150,000 objects and more, for
+  100-200 ms, and find little, since that graph is alive until the run ends. The full
+  collection the interpreter's rule asks for runs once the last such thread has ended,
+  when the graph it frees is garbage.
 """
 
 from __future__ import annotations
@@ -21,9 +30,9 @@ from __future__ import annotations
 import gc
 import time
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer
 
-INTERVAL_MS = 500  # often enough that gen-0 garbage stays small during training
+INTERVAL_MS = 100  # often enough that the young generations stay small during training
 
 
 class GuiThreadGarbageCollector(QObject):
@@ -34,6 +43,8 @@ class GuiThreadGarbageCollector(QObject):
         self.thresholds = gc.get_threshold()
         self.longest_ms = 0.0  # the longest collection so far (benchmarks read it)
         self.collections = 0
+        self.held_full = 0  # full collections put off while a TensorFlow thread ran
+        self._holds = 0
         self._long_lived = len(gc.get_objects(2))
         self._was_enabled = gc.isenabled()
         gc.disable()
@@ -49,9 +60,17 @@ class GuiThreadGarbageCollector(QObject):
         c0, c1, c2 = gc.get_count()
         if t0 <= 0 or c0 <= t0:
             return 0
-        generation = 0
+        # while a model thread runs, both young generations every time: tracing a model makes
+        # ~100,000 objects a second that outlive gen 0, and a gen-1 collection that waited
+        # for ten gen-0 ones walked them all at once (70-80 ms)
+        generation = 1 if self._holds else 0
         if c1 > t1:
-            generation = 2 if c2 > t2 and self._long_lived_grew() else 1
+            generation = 1
+            if c2 > t2 and self._long_lived_grew():
+                if self._holds:
+                    self.held_full += 1
+                else:
+                    generation = 2
         start = time.perf_counter()
         found = gc.collect(generation)
         if generation == 2:
@@ -59,6 +78,18 @@ class GuiThreadGarbageCollector(QObject):
         self.longest_ms = max(self.longest_ms, (time.perf_counter() - start) * 1000.0)
         self.collections += 1
         return found
+
+    def hold_full_collections(self, thread: QThread) -> None:
+        """No full collection until `thread` (training or predicting) has finished."""
+        self._holds += 1
+        thread.finished.connect(self._release, Qt.ConnectionType.QueuedConnection)
+
+    def _release(self) -> None:
+        self._holds = max(0, self._holds - 1)
+
+    @property
+    def holding(self) -> bool:
+        return self._holds > 0
 
     def _long_lived_grew(self) -> bool:
         """The interpreter's rule for full collections: only when the objects that reached

@@ -111,6 +111,7 @@ class LearningPanels(QObject):
         w, a = self.window, self.window.actions
         w.session.opened.connect(self._on_project_opened)
         w.imageShown.connect(self._on_image_shown)
+        self.training.labels_source = lambda: (w.session.labels, w.session.dirty)
         self.training.model_ready.connect(self._on_model_trained)
         self.training.error.connect(lambda text: w.status.hint(text, 10000))
         self.prediction.predictionReady.connect(self._on_prediction)

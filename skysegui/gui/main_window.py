@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
@@ -61,6 +62,19 @@ def _repair_note(info) -> str:
         if n
     ]
     return f", repaired {', '.join(parts)} values" if parts else ""
+
+
+def _delete_when_idle(dialog) -> None:
+    """Delete a closed export dialog once its threads have ended. Each File > Export makes
+    a new dialog as the window's child; kept, they piled up with their preview images and
+    labels (one per export, found by benchmarks/bench_soak.py)."""
+    if not shiboken6.isValid(dialog):
+        return
+    if dialog.is_busy():
+        QTimer.singleShot(500, lambda: _delete_when_idle(dialog))
+    else:
+        dialog.release()  # its finished workers, which hold it from C++ (ExportDialog.release)
+        dialog.deleteLater()
 
 
 def _set_checked_quietly(action, on: bool) -> None:
@@ -505,7 +519,13 @@ class MainWindow(QMainWindow):
             self.status.hint("Saved the labels before exporting", 6000)
         from skysegui.gui.dialogs.export_dialog import ExportDialog
 
-        dialog = ExportDialog(self.session.project, self.current_path, self.tone_panel.settings, self)
+        # the labels as saved, frozen: the dialog reads them in its threads without touching
+        # the project's record of labels.json (which guards the next save against other writers)
+        project = self.session.project
+        if self.session.labels is not None:
+            project = project.snapshot(self.session.labels)
+        dialog = ExportDialog(project, self.current_path, self.tone_panel.settings, self)
+        dialog.finished.connect(lambda _code, d=dialog: _delete_when_idle(d))
         dialog.open()
 
     # --- view helpers ----------------------------------------------------------

@@ -37,7 +37,14 @@ from pathlib import Path
 
 from skysegui.core.atomicio import atomic_write, write_text_atomic
 from skysegui.core.errors import ModelError
-from skysegui.ml.model import CARD_NAME, WEIGHTS_NAME, ModelCard, list_models, read_card
+from skysegui.ml.model import (
+    CARD_NAME,
+    WEIGHTS_NAME,
+    ModelCard,
+    file_sha256,
+    list_models,
+    read_card,
+)
 
 BUILTIN_NAME = "built-in sky model"
 ENV_VAR = "SKYSEGUI_BUILTIN_MODEL"
@@ -205,5 +212,6 @@ def save_compact_model(model, card: ModelCard, folder: str | os.PathLike) -> Pat
         model.save_weights(str(full), save_format="h5")  # the legacy layout save_model writes
         with atomic_write(folder / WEIGHTS_NAME) as out:
             write_compact_weights(full, out)
+            card.weights_sha256 = file_sha256(out)  # the pair is one unit (see save_model)
     write_text_atomic(folder / CARD_NAME, card.to_json())
     return folder

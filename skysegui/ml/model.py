@@ -18,7 +18,10 @@ import json
 import logging
 import math
 import os
+import shutil
+import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -318,6 +321,9 @@ class ModelCard:
     # {"status": "ok" | "trivial" | "unstable", "message": ...} (skysegui.ml.quality)
     verdict: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)  # unknown keys survive a round trip
+    #: sha256 of the weights file saved with this card: a reader checks that the two belong
+    #: together (another process may be saving the model as it reads); "" on older cards
+    weights_sha256: str = ""
 
     @property
     def learnt(self) -> bool:
@@ -355,6 +361,7 @@ class ModelCard:
             "verdict": self.verdict,
             "pixels_per_degree": self.config.pixels_per_degree,
             "weights": WEIGHTS_NAME,
+            "weights_sha256": self.weights_sha256,
         }
         d.update({k: v for k, v in self.extra.items() if k not in d})
         return json.dumps(d, indent=2, default=_json_default)
@@ -368,7 +375,7 @@ class ModelCard:
             config = ModelConfig.from_dict(d["config"])
             own = {"card_version", "name", "architecture", "backbone", "decoder", "input_transform",
                    "patch_size", "config", "dataset", "metrics", "date", "epoch", "notes", "weights",
-                   "verdict", "pixels_per_degree"}
+                   "verdict", "pixels_per_degree", "weights_sha256"}
             epoch = d.get("epoch", 0)
             if isinstance(epoch, bool) or not isinstance(epoch, int | float) or not 0 <= epoch < 1e9:
                 raise TypeError(f'"epoch" must be a whole number, not {_short(epoch)}')
@@ -385,6 +392,7 @@ class ModelCard:
                 verdict=({str(k): str(v) for k, v in d["verdict"].items()}
                          if isinstance(d.get("verdict"), dict) else {}),
                 extra={k: v for k, v in d.items() if k not in own},
+                weights_sha256=str(d.get("weights_sha256", "")),
             )
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError, ModelError) as exc:
             raise ModelError(
@@ -440,7 +448,11 @@ class LoadedModel:
 
 
 def save_model(model, card: ModelCard, folder: str | os.PathLike) -> Path:
-    """Write weights then card.json into `folder` (both atomically); returns the folder."""
+    """Write weights then card.json into `folder`, each atomically; returns the folder.
+
+    The card names the sha256 of its weights, so the pair is one unit for a reader in
+    another process: between the two renames it sees new weights beside the old card, and
+    load_model waits for the card that matches instead of loading a mixed model."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     if not card.name:
@@ -449,8 +461,23 @@ def save_model(model, card: ModelCard, folder: str | os.PathLike) -> Path:
         # The temporary name does not end in ".weights.h5", so tf-keras writes its legacy
         # HDF5 layout, matched by layer order rather than auto-generated layer names.
         model.save_weights(str(tmp), save_format="h5")
+        card.weights_sha256 = file_sha256(tmp)
     write_text_atomic(folder / CARD_NAME, card.to_json())
     return folder
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+CONSISTENT_READ_TRIES = 20  # reads of a model folder that keeps changing under the reader
+SETTLE_S = 1.0  # a save writes its card within ms of its weights: still this long = not saving
 
 
 def read_card(folder: str | os.PathLike) -> ModelCard:
@@ -477,21 +504,69 @@ def load_model(folder: str | os.PathLike) -> LoadedModel:
             f"{weights} is missing: the model folder is incomplete; train again or copy "
             "the weights file back"
         )
-    config = dataclasses.replace(card.config, encoder_weights=None, mixed_precision=False)
+    with tempfile.TemporaryDirectory(prefix="skysegui-weights-") as tmp:
+        card, private = _weights_matching_card(folder, card, Path(tmp))
+        config = dataclasses.replace(card.config, encoder_weights=None, mixed_precision=False)
+        try:
+            model = build_model(config)
+        except ModelError as exc:  # a card's bad value (e.g. an unknown input transform)
+            if str(folder) in str(exc):
+                raise
+            raise ModelError(f"{folder / CARD_NAME}: {exc}") from exc
+        _load_weights(model, card, weights, private)
+    return LoadedModel(model=model, card=card, folder=folder)
+
+
+def _weights_matching_card(folder: Path, card: ModelCard, tmp: Path) -> tuple[ModelCard, Path]:
+    """A private copy of the folder's weights and the card they were saved with.
+
+    Another process may be saving this model as it is read (weights first, then the card
+    with their hash): a copy whose hash is not the card's is read again once the card has
+    caught up. When nothing in the folder moves for SETTLE_S, the weights are not the ones
+    the card was saved with: damaged, or copied in by hand. Cards without a hash (older
+    models) take the weights as they are."""
+    weights = folder / WEIGHTS_NAME
+    private = tmp / "weights.h5"  # a plain ".h5" name: see load_weights_h5
+    still_since, last_state = time.monotonic(), None
+    for _ in range(CONSISTENT_READ_TRIES):
+        shutil.copyfile(weights, private)
+        if not card.weights_sha256 or file_sha256(private) == card.weights_sha256:
+            return card, private
+        state = (_stamp(weights), _stamp(folder / CARD_NAME))
+        if state != last_state:
+            still_since, last_state = time.monotonic(), state
+        while time.monotonic() - still_since < SETTLE_S:
+            time.sleep(SETTLE_S / 5)
+            if (_stamp(weights), _stamp(folder / CARD_NAME)) != last_state:
+                break
+        else:
+            raise ModelError(
+                f"cannot load {weights}: it is corrupt, or it is not the weights file saved with "
+                f"{folder / CARD_NAME} (their sha256 differ); train the model again or restore the folder"
+            )
+        card = read_card(folder)
+    raise ModelError(
+        f"{folder} keeps changing as it is read: another program is writing this model right "
+        "now; try again when it has finished"
+    )
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
     try:
-        model = build_model(config)
-    except ModelError as exc:  # a card's bad value (e.g. an unknown input transform)
-        if str(folder) in str(exc):
-            raise
-        raise ModelError(f"{folder / CARD_NAME}: {exc}") from exc
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _load_weights(model, card: ModelCard, weights: Path, private: Path) -> None:
     try:
-        load_weights_h5(model, weights)
+        model.load_weights(str(private))
     except (ValueError, OSError, KeyError, IndexError) as exc:
         raise ModelError(
             f"cannot load {weights}: it is corrupt or does not match the card "
             f"({card.config.arch} + {card.config.backbone}) ({exc}); train the model again"
         ) from exc
-    return LoadedModel(model=model, card=card, folder=folder)
 
 
 def load_weights_h5(model, path: str | os.PathLike) -> None:
@@ -500,9 +575,6 @@ def load_weights_h5(model, path: str | os.PathLike) -> None:
     tf-keras's public Model.load_weights reads that layout from a name ending in ".h5" but
     takes a name ending in ".weights.h5" (WEIGHTS_NAME) for the Keras 3 layout, so it is
     given a link to the file under a plain ".h5" name (a copy where links are refused)."""
-    import shutil
-    import tempfile
-
     source = Path(path).resolve()
     with tempfile.TemporaryDirectory(prefix="skysegui-weights-") as tmp:
         alias = Path(tmp) / "weights.h5"

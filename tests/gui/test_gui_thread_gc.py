@@ -75,3 +75,46 @@ def test_quitting_gives_back_automatic_collection(qapp):
         gc.disable()  # the session's collector keeps owning collection
         collector.setParent(None)
     assert install_gui_thread_gc(qapp) is session_collector
+
+
+def _ready_for_a_full_collection(collector) -> None:
+    """Counts past every threshold, with the oldest generation grown, as after a long run."""
+    collector.thresholds = (1, 0, 0)
+    collector._long_lived = 0
+    gc.collect(1)
+    gc.collect(0)
+    _allocate_cycles(10)
+
+
+def test_no_full_collection_while_a_model_thread_runs_then_one_after(qapp, qtbot):
+    from PySide6.QtCore import QThread
+
+    install_gui_thread_gc(qapp)
+    collector = GuiThreadGarbageCollector(qapp, interval_ms=60_000)  # checked by hand here
+    generations: list[int] = []
+
+    def record(phase, info):
+        if phase == "start":
+            generations.append(info["generation"])
+
+    gc.callbacks.append(record)
+    thread = QThread()
+    try:
+        collector.hold_full_collections(thread)  # what the training and prediction workers do
+        thread.start()
+        assert collector.holding
+        _ready_for_a_full_collection(collector)
+        generations.clear()
+        collector.check()
+        assert generations == [1] and collector.held_full == 1  # both young generations only
+        thread.quit()
+        thread.wait()
+        qtbot.waitUntil(lambda: not collector.holding, timeout=5000)
+        _ready_for_a_full_collection(collector)
+        generations.clear()
+        collector.check()
+        assert generations == [2]  # the graph a finished run left is collected now
+    finally:
+        gc.callbacks.remove(record)
+        gc.disable()
+        collector.setParent(None)

@@ -27,6 +27,7 @@ from skysegui.ml.data import (
     to_network_input,
     validation_crops,
 )
+from skysegui.ml.data.cache import DEFAULT_CODEC, ERROR_BOUND
 from skysegui.ml.data.export_patches import patch_origins
 from skysegui.ml.data.sampler import read_crop
 
@@ -51,20 +52,28 @@ def test_project_cache_holds_the_network_input_and_mask_of_each_labelled_image(p
                 if (r := labels.image_by_name(p.name)) is not None and labels.annotations_for(r.id)]
     assert sorted(cache.names) == sorted(p.stem for p in labelled) and len(cache) == 4
     raw = build_cache(project_sources(project, "hdr_log")[0], tmp_path / "npy", "hdr_log", codec="npy")
+    lossless = build_cache(project_sources(project, "hdr_log")[0], tmp_path / "zstd", "hdr_log", codec="zstd")
     for i, entry in enumerate(cache.entries):
         x, y, _ = cache.arrays(i)
-        assert x.dtype == np.float16 and y.dtype == np.uint8 and x.shape == (128, 256, 3)
+        # "jpeg" decodes to float32; the lossless codecs give the stored float16
+        assert x.dtype == np.float32 and y.dtype == np.uint8 and x.shape == (128, 256, 3)
+        assert lossless.arrays(i)[0].dtype == raw.arrays(i)[0].dtype == np.float16
         path = next(p for p in labelled if p.stem == entry.name)
         image = read_image(path)
         expect = to_network_input(image.pixels, True, "hdr_log")
-        np.testing.assert_allclose(np.asarray(x, np.float32), expect, atol=2e-3)
+        # the default codec is lossy, within its stated bound (ml/data/cache.py)
+        assert entry.codec == DEFAULT_CODEC == "jpeg"
+        np.testing.assert_allclose(np.asarray(x, np.float32), expect, atol=ERROR_BOUND["hdr_log"] + 2e-3)
         np.testing.assert_array_equal(np.asarray(y), sky_mask(labels, labels.image_by_name(path.name).id))
-        # the compact tiles hold exactly what the raw memory maps hold, also for sub-regions
+        # the lossless tiles hold exactly what the raw memory maps hold, also for sub-regions
         xr, yr, _ = raw.arrays(i)
+        xl, yl, _ = lossless.arrays(i)
         assert isinstance(xr, np.memmap)
-        np.testing.assert_array_equal(np.asarray(x), xr)
-        np.testing.assert_array_equal(x[5:120, 100:], xr[5:120, 100:])
+        np.testing.assert_allclose(np.asarray(xr, np.float32), expect, atol=2e-3)
+        np.testing.assert_array_equal(np.asarray(xl), xr)
+        np.testing.assert_array_equal(xl[5:120, 100:], xr[5:120, 100:])
         np.testing.assert_array_equal(y[:, 130:131], yr[:, 130:131])
+        np.testing.assert_array_equal(np.asarray(x[5:120, 100:]), np.asarray(x)[5:120, 100:])
     # raw: 7 bytes per pixel (float16 RGB + mask) plus a tiny coarse map and the manifest
     assert raw.size_bytes() < 7.2 * sum(e.height * e.width for e in raw.entries) + 8000
     # compact (default): about the size of the source EXRs (half float, ZIP); the manifest and

@@ -114,7 +114,10 @@ def check_target(args: argparse.Namespace, config, project) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from skysegui.core.project_lock import writing_into
+    from skysegui.ml.strategy import is_chief
 
+    if not is_chief():  # a worker of a cluster (TF_CONFIG): the chief writes the model and holds
+        return _run(args)  # the lock; this one writes only its own cache (cache/worker-N)
     with writing_into([args.project], "train"):  # held (with a heartbeat) while training
         return _run(args)
 
@@ -127,11 +130,16 @@ def _run(args: argparse.Namespace) -> int:
     config = build_config(args)
     if args.resume and not config.name:
         raise TrainingError("--resume needs the model's folder name: give --name (or name in the config)")
-    check_target(args, config, project)
+    from skysegui.ml.strategy import is_chief, worker_label
+
+    chief, worker = is_chief(), worker_label()
+    if chief:
+        check_target(args, config, project)
     choose_start(args, config, project)
     from skysegui.ml.train import Trainer
 
-    trainer = Trainer(config, project, progress=options.progress_bar(args, "train"), resume=args.resume)
+    label = f"train ({worker})" if worker else "train"  # "train (worker 1 of 2): 3/3 ... epoch 1/1 ..."
+    trainer = Trainer(config, project, progress=options.progress_bar(args, label), resume=args.resume)
     result = trainer.run()
     for text in result.notes:
         options.note(args, text)
@@ -141,7 +149,11 @@ def _run(args: argparse.Namespace) -> int:
                      "usable sky model yet: train longer, label more images, or start from a working model")
     best = "n/a" if result.best_val_iou is None else f"{result.best_val_iou:.4f}"
     text = f"model: {result.model_dir}  epochs: {result.epochs_done}  best val IoU: {best}  {result.summary}"
-    if curves.is_file():
+    if not chief:
+        n = result.epochs_done
+        text = (f"{worker}: done ({n} epoch{'' if n == 1 else 's'}); the chief, worker 0, writes the "
+                f"model {result.model_dir.name}  {result.summary}")
+    elif curves.is_file():
         text += f"\ncurves: {curves}  TensorBoard: tensorboard --logdir {result.model_dir / 'logs'}"
     options.emit(args, {
         "model": result.model_dir, "epochs": result.epochs_done, "best_val_iou": result.best_val_iou,

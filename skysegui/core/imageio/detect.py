@@ -11,12 +11,18 @@ import os
 from pathlib import Path
 
 from skysegui.core.errors import (
+    CorruptImageError,
     EmptyImageError,
     ImageReadError,
     ImageTooLargeError,
     UnsupportedFormatError,
 )
-from skysegui.core.imageio.model import FORMAT_BY_EXTENSION, IMAGE_EXTENSIONS, MAX_PIXELS
+from skysegui.core.imageio.model import (
+    FORMAT_BY_EXTENSION,
+    IMAGE_EXTENSIONS,
+    MAX_DECODE_BYTES,
+    MAX_PIXELS,
+)
 
 _NAMES = {"exr": "OpenEXR", "hdr": "Radiance HDR", "tiff": "TIFF", "png": "PNG", "jpg": "JPEG"}
 _EXTENSION_FOR = {"exr": ".exr", "hdr": ".hdr", "tiff": ".tif", "png": ".png", "jpg": ".jpg"}
@@ -48,8 +54,12 @@ def check_file(path: str | os.PathLike) -> tuple[Path, str]:
     path = Path(path)
     if not path.exists():
         raise ImageReadError(f"{path} does not exist: check the path and the file name")
-    if not path.is_file():
+    if path.is_dir():
         raise ImageReadError(f"{path} is a folder, not an image file: choose an image inside it")
+    if not path.is_file():  # a pipe, a device, a socket: reading it could block or never end
+        raise ImageReadError(
+            f"{path} is not a regular file (a pipe or a device): copy the image into a file first"
+        )
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         known = ", ".join(sorted(IMAGE_EXTENSIONS))
@@ -91,3 +101,41 @@ def check_size(path: Path, width: int, height: int) -> None:
             f"{path.name} is {width} x {height} pixels, more than the {MAX_PIXELS:,} pixels "
             "(16384 x 8192) SkySeg supports; scale it down (e.g. to 8192 x 4096) first"
         )
+
+
+def _size_words(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.1f} GB" if nbytes >= 2**30 else f"{nbytes / 2**20:.0f} MB"
+
+
+def check_decode_bytes(path: Path, nbytes: int, what: str, advice: str) -> None:
+    """Refuse a file whose decoder would allocate more than MAX_DECODE_BYTES (`what` says
+    what the file holds, e.g. '43 channels in 2 parts'), before it allocates anything."""
+    if nbytes > MAX_DECODE_BYTES:
+        raise ImageTooLargeError(
+            f"{path.name} holds {what}: decoding it needs {_size_words(nbytes)}, more than the "
+            f"{_size_words(MAX_DECODE_BYTES)} SkySeg allows for one image; {advice}"
+        )
+
+
+def check_length(path: Path, width: int, height: int, min_bytes: int, fmt: str,
+                 have: int | None = None) -> None:
+    """CorruptImageError when the file (or its pixel data: `have` bytes) is shorter than any
+    valid `fmt` file of its header's size can be (`min_bytes`, from the format's best
+    possible compression ratio): a truncated file or a damaged size, refused before a
+    decoder allocates its pixels."""
+    size = path.stat().st_size if have is None else have
+    if size < min_bytes:
+        raise CorruptImageError(
+            f"{path} is truncated or its header is damaged: a {width} x {height} {_NAMES[fmt]} "
+            f"file needs at least {min_bytes:,} bytes{' of pixel data' if have is not None else ''}, "
+            f"this one has {size:,}; copy it again or re-export it"
+        )
+
+
+def out_of_memory(path: Path, width: int | None = None, height: int | None = None) -> ImageTooLargeError:
+    """The typed error for a decode that ran out of memory (MemoryError, std::bad_alloc)."""
+    what = f"its {width} x {height} pixels" if width and height else "it"
+    return ImageTooLargeError(
+        f"{path.name}: not enough memory to decode {what}; close other programs (or images) "
+        "and try again, or scale the image down"
+    )

@@ -13,7 +13,7 @@ import numpy as np
 import OpenEXR
 
 from skysegui.core.errors import CorruptImageError, UnsupportedFormatError
-from skysegui.core.imageio.detect import check_size
+from skysegui.core.imageio.detect import check_decode_bytes, check_size, out_of_memory
 from skysegui.core.imageio.exr_chunks import check_exr_complete
 from skysegui.core.imageio.exr_header import PIXEL_TYPE_BITS, ExrHeader, read_exr_headers
 from skysegui.core.imageio.model import ImageInfo
@@ -44,12 +44,34 @@ def probe_exr(path: Path) -> ImageInfo:
             f"{path.name} is a deep OpenEXR file; flatten it (e.g. in Nuke) and save a plain EXR"
         )
     check_size(path, header.width, header.height)
+    _check_all_parts(path, headers)
     used = _pick_names(path, names)
     bits = max(PIXEL_TYPE_BITS.get(c.pixel_type, 32) for c in header.channels if c.name in used)
     return ImageInfo(
         path=path, source_type="exr", width=header.width, height=header.height,
         channels=names, is_hdr=True, bit_depth=bits, dtype="", transfer="linear",
         chromaticities=header.chromaticities,
+    )
+
+
+def _check_all_parts(path: Path, headers: list[ExrHeader]) -> None:
+    """OpenEXR's File API decodes every channel of every part, not only the colour we show:
+    refuse a file whose parts, together, would take more than MAX_DECODE_BYTES (or one of
+    whose parts alone is over MAX_PIXELS) before the library allocates them."""
+    total = 0
+    for header in headers:
+        check_size(path, header.width, header.height)
+        if header.deep:
+            continue  # the File API does not decode deep parts' samples
+        for channel in header.channels:
+            per_pixel = PIXEL_TYPE_BITS.get(channel.pixel_type, 32) // 8
+            sampling = max(channel.x_sampling, 1) * max(channel.y_sampling, 1)
+            total += header.width * header.height * per_pixel // sampling
+    channels = sum(len(h.channels) for h in headers)
+    parts = f" in {len(headers)} parts" if len(headers) > 1 else ""
+    check_decode_bytes(
+        path, total, f"{channels} channels{parts}",
+        "save the colour (beauty) pass on its own, without the other channels or parts",
     )
 
 
@@ -69,6 +91,12 @@ def _pick_names(path: Path, names: tuple[str, ...]) -> tuple[str, ...]:
     )
 
 
+def _first_reasons(words: str, count: int = 2, length: int = 300) -> str:
+    """The library's first reasons only (a damaged chunk table gives one line per chunk)."""
+    text = "; ".join(words.split("; ")[:count]) if words else ""
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
 def read_exr_pixels(path: Path, info: ImageInfo) -> tuple[np.ndarray, tuple[str, ...]]:
     """Decode the chosen channels: an H x W x 3 array in the file's type and their names."""
     wanted = _pick_names(path, info.channels)
@@ -83,10 +111,13 @@ def read_exr_pixels(path: Path, info: ImageInfo) -> tuple[np.ndarray, tuple[str,
         raise CorruptImageError(
             f"{path} is damaged or truncated ({exc}); copy it again or re-export it"
         ) from exc
-    damaged = library_words(said, "openexr")
+    damaged = _first_reasons(library_words(said, "openexr"))
+    if "MemoryError" in said.text or "bad_alloc" in said.text:  # the binding caught it and went on
+        raise out_of_memory(path, info.width, info.height)
     index, _names = _pick_part(path, read_exr_headers(path))
     if len(parts) <= index:
-        raise CorruptImageError(f"{path} is missing image parts; copy it again or re-export it")
+        why = f" ({damaged})" if damaged else ""
+        raise CorruptImageError(f"{path} is missing image parts{why}; copy it again or re-export it")
     channels = parts[index].channels
     prefix = wanted[0][:-1]  # "" or "layer."
     pixels = None

@@ -33,6 +33,12 @@ _DECODER_NAMES = {"jpg": "JPEG", "png": "PNG", "hdr": "Radiance HDR", "tiff": "T
 #: 1.6 GB, which is the most a desktop machine can be expected to hold next to a model.
 MAX_PIXELS: int = 16384 * 8192
 
+#: The most memory one file's decoded samples may take before we keep what we show: an
+#: image of MAX_PIXELS as RGBA float32 (2 GiB). It bounds what the decoders allocate for
+#: files whose pixel count is within MAX_PIXELS but that carry many channels or parts (an
+#: EXR with dozens of AOVs, a second huge part) or many pages (a TIFF stack).
+MAX_DECODE_BYTES: int = 16 * MAX_PIXELS
+
 
 @dataclass
 class ImageInfo:

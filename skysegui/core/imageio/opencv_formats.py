@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from skysegui.core.errors import CorruptImageError
-from skysegui.core.imageio.detect import check_size
+from skysegui.core.imageio.detect import check_length, check_size, out_of_memory
 from skysegui.core.imageio.headers import hdr_header, jpeg_header, png_header
 from skysegui.core.imageio.model import ImageInfo
 from skysegui.core.native_stderr import NativeOutput, capture_native_stderr, library_words
@@ -81,15 +81,10 @@ _HARMLESS = ("iCCP:", "sRGB:", "cHRM:", "gAMA:", "known incorrect sRGB profile")
 
 
 def probe_opencv(path: Path, source_type: str) -> ImageInfo:
-    if source_type == "png":
-        width, height, bits, count = png_header(path)
-    elif source_type == "jpg":
-        width, height, count = jpeg_header(path)
-        bits = 8
-    else:
-        width, height = hdr_header(path)
-        bits, count = 32, 3
+    read_header = {"png": png_header, "jpg": jpeg_header}.get(source_type, hdr_header)
+    width, height, bits, count, min_bytes = read_header(path)
     check_size(path, width, height)
+    check_length(path, width, height, min_bytes, source_type)
     hdr = source_type == "hdr"
     return ImageInfo(
         path=path, source_type=source_type, width=width, height=height,
@@ -105,11 +100,19 @@ def decode_opencv(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
         raw = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise CorruptImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with _DECODES.shared():
-        decoded, said = _imdecode(raw)
-    if not said.alone and (decoded is None or _decoder_lines(said)):
-        with _DECODES.alone():  # another thread's lines may be among ours: decode again
+    try:
+        with _DECODES.shared():
             decoded, said = _imdecode(raw)
+        if not said.alone and (decoded is None or _decoder_lines(said)):
+            with _DECODES.alone():  # another thread's lines may be among ours: decode again
+                decoded, said = _imdecode(raw)
+    except cv2.error as exc:  # imdecode lets some failures through (its own allocation)
+        if "Insufficient memory" in str(exc) or "Failed to allocate" in str(exc):
+            raise out_of_memory(path) from exc
+        reason = str(exc).strip().splitlines()[-1][:160]
+        raise CorruptImageError(
+            f"{path} is damaged or truncated and cannot be decoded ({reason}); copy or export it again"
+        ) from exc
     if decoded is None:
         words = library_words(said, "libpng", "libjpeg", "opencv")
         raise CorruptImageError(

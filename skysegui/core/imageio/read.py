@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from skysegui.core.errors import ImageReadError
-from skysegui.core.imageio.detect import check_file
+from skysegui.core.imageio.detect import check_file, out_of_memory
 from skysegui.core.imageio.exr import HALF_MAX, probe_exr, read_exr_pixels
 from skysegui.core.imageio.model import DecoderWarning, Image, ImageInfo
 from skysegui.core.imageio.opencv_formats import decode_opencv, probe_opencv, to_linear_rgb
@@ -58,6 +58,13 @@ def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True,
     if dtype not in _DTYPES:
         raise ValueError(f"read_image returns float32 or float16 pixels, not {dtype}")
     info = probe_image(path)
+    try:
+        return _read(info, dtype, sanitise, rec709)
+    except MemoryError as exc:  # a size within MAX_PIXELS can still be too much for this machine
+        raise out_of_memory(info.path, info.width, info.height) from exc
+
+
+def _read(info: ImageInfo, dtype: np.dtype, sanitise: bool, rec709: bool) -> Image:
     path = info.path
     if info.source_type == "exr":
         raw, _used = read_exr_pixels(path, info)
@@ -86,7 +93,7 @@ def read_image(path: str | os.PathLike, dtype=np.float32, sanitise: bool = True,
         pixels = _convert(raw, dtype, clip_to_half=sanitise)
     info.dtype = pixels.dtype.name
     if info.decoder_warnings:
-        warnings.warn(info.decoder_note, DecoderWarning, stacklevel=2)
+        warnings.warn(info.decoder_note, DecoderWarning, stacklevel=3)
     return Image(pixels=pixels, info=info)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import tifffile
 
 from skysegui.core.errors import CorruptImageError, UnsupportedFormatError
-from skysegui.core.imageio.detect import check_size
+from skysegui.core.imageio.detect import check_decode_bytes, check_length, check_size
 from skysegui.core.imageio.model import ImageInfo
 
 
@@ -72,15 +72,37 @@ def _log_reason(records: list[str]) -> str:
 _ERRORS = (ValueError, OSError, KeyError, IndexError, RuntimeError, EOFError, TypeError)
 
 
+#: the largest expansion of each compression on decoding (TIFF compression tag -> ratio):
+#: none, LZW (codes of at least 9 bits for strings of at most 4096 bytes), deflate (both
+#: tags), PackBits. Others (JPEG, zstd, LZMA, ...) get no length check.
+_RATIO = {1: 1, 5: 4096, 8: 1032, 32946: 1032, 32773: 64}
+
+
+def _stored_bytes(page, size: int) -> int:
+    """Bytes of the page's strips or tiles that lie inside the file."""
+    return sum(min(int(count), max(0, size - int(offset)))
+               for offset, count in zip(page.dataoffsets, page.databytecounts, strict=False))
+
+
 def _series_layout(path: Path):
-    """(width, height, channel count, dtype, bits, axes) of the first series."""
+    """(width, height, channel count, dtype, bits, axes, pages, decoded bytes, fewest stored
+    bytes, stored bytes) of the first image of the first series (a series of several pages
+    is a stack: only its first page is read)."""
     with _collect_log() as logged:
         try:
             with tifffile.TiffFile(path) as tif:
                 series = tif.series[0]
-                axes, shape = series.axes, series.shape
+                pages = len(series.pages)
+                key = series.keyframe
+                axes, shape = (key.axes, key.shape) if pages > 1 else (series.axes, series.shape)
                 dtype = np.dtype(series.dtype)
                 bits = int(tif.pages[0].bitspersample)
+                samples = int(np.prod(shape, dtype=object))
+                decoded = samples * dtype.itemsize
+                ratio = _RATIO.get(int(key.compression))
+                # half of what the best ratio allows: flat files come within about 10 % of it
+                fewest = samples * int(key.bitspersample) // 8 // ratio // 2 if ratio else 0
+                stored = _stored_bytes(series.pages[0] or key, path.stat().st_size)
         except _ERRORS as exc:
             raise CorruptImageError(f"{path} is a damaged TIFF ({exc}); export it again") from exc
         except Exception as exc:  # tifffile raises its own TiffFileError (a ValueError subclass)
@@ -91,12 +113,14 @@ def _series_layout(path: Path):
     if "Y" not in dims or "X" not in dims:
         raise UnsupportedFormatError(f"{path.name} is not a 2-D TIFF image (axes {axes})")
     count = dims.get("S", dims.get("C", 1))
-    return dims["X"], dims["Y"], count, dtype, bits, axes
+    return dims["X"], dims["Y"], count, dtype, bits, axes, pages, decoded, fewest, stored
 
 
 def probe_tiff(path: Path) -> ImageInfo:
-    width, height, count, dtype, bits, _axes = _series_layout(path)
+    width, height, count, dtype, bits, _axes, _pages, decoded, fewest, stored = _series_layout(path)
     check_size(path, width, height)
+    check_decode_bytes(path, decoded, f"{count} samples per pixel", "save it as an RGB TIFF")
+    check_length(path, width, height, fewest, "tiff", have=stored)
     is_float = dtype.kind == "f"
     if not is_float and dtype not in (np.uint8, np.uint16):
         raise UnsupportedFormatError(
@@ -111,10 +135,13 @@ def probe_tiff(path: Path) -> ImageInfo:
 
 def read_tiff_array(path: Path) -> np.ndarray:
     """H x W x C (or H x W) array of the first image in the file's own sample type."""
-    _w, _h, _c, _dtype, _bits, axes = _series_layout(path)
+    _w, _h, _c, _dtype, _bits, axes, pages, _decoded, _fewest, _stored = _series_layout(path)
     try:
         with _collect_log() as logged:
-            data = tifffile.imread(path, series=0)
+            # a stack (several pages): its first page only, not every page at once
+            data = tifffile.imread(path, series=0, key=0 if pages > 1 else None)
+    except MemoryError:
+        raise
     except Exception as exc:  # tifffile/imagecodecs raise many types for damaged data
         msg = str(exc)
         if "imagecodecs" in msg:

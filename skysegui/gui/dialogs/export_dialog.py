@@ -443,10 +443,17 @@ class ExportDialog(QDialog):
     def is_busy(self) -> bool:
         return any(thread.isRunning() for thread, _call in self._threads)
 
+    def release(self) -> None:
+        """Forget the finished workers. Their signals hold this dialog's slots in C++,
+        where the garbage collector cannot see the cycle: kept, a closed dialog and its
+        preview images were never freed (one per export, found by bench_soak.py)."""
+        self._threads = [(thread, call) for thread, call in self._threads if thread.isRunning()]
+
     def done(self, code: int) -> None:  # noqa: D401 - QDialog.done
         if self.cancel_token is not None:
             self.cancel_token.cancel()
         for thread, _call in self._threads:
             thread.quit()
             thread.wait(5000)
+        self.release()
         super().done(code)

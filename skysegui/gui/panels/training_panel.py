@@ -47,6 +47,9 @@ class TrainingPanel(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._data = None
+        #: gives (the window's labels now, whether they hold unsaved edits); a run trains on
+        #: a snapshot of them, so edits made while it runs never mix into its data
+        self.labels_source = None
         self._out_dir: Path | None = None
         self._worker: TrainWorker | None = None
         self._thread = None
@@ -243,7 +246,7 @@ class TrainingPanel(QWidget):
         self.curves_view.clear()
         self.bar.setRange(0, config.epochs * config.steps_per_epoch)
         self.bar.setValue(0)
-        self._worker = TrainWorker(config, self._data, self._out_dir)
+        self._worker = TrainWorker(config, self._training_data(), self._out_dir)
         self._worker.progress.connect(self._on_progress)
         self._worker.status.connect(self.status.setText)
         self._worker.finished.connect(self._on_finished)
@@ -252,6 +255,15 @@ class TrainingPanel(QWidget):
         self._thread = start_worker(self._worker)
         self._update_enabled()
         self.running_changed.emit(True)
+
+    def _training_data(self):
+        """The project frozen with the labels as the window shows them now, else the data
+        as given (a dataset cache, or a project with no window labels)."""
+        labels, unsaved = self.labels_source() if self.labels_source is not None else (None, False)
+        if labels is None or not hasattr(self._data, "snapshot"):
+            return self._data
+        note = "trained on the labels as shown in the window, unsaved edits included" if unsaved else ""
+        return self._data.snapshot(labels, note)
 
     def cancel(self) -> None:
         if self._worker is not None:

@@ -131,14 +131,20 @@ class PredictRunner(QObject):
     def start(self, job: PredictJob) -> None:
         if self.busy:
             raise RuntimeError("a prediction is already running")  # the panel disables its buttons
-        install_gui_thread_gc()  # no Qt object may be garbage-collected in the prediction thread
         thread = QThread(self)
+        # no Qt object may be garbage-collected in the prediction thread, and no full
+        # collection may walk the model's graph while it predicts (see gui_thread_gc.py)
+        install_gui_thread_gc().hold_full_collections(thread)
         worker = PredictWorker(job)
         worker.moveToThread(thread)
         for name in ("modelLoaded", "imageStarted", "progress", "predicted", "imageFailed", "failed"):
             getattr(worker, name).connect(getattr(self, name))
         worker.finished.connect(self._on_finished)
         thread.started.connect(worker.run)
+        # deleted in its own thread as the thread ends: a deleteLater() after that is never
+        # carried out, and every finished worker stayed, holding its job's loaded model
+        # (one model per training round kept in memory; found by benchmarks/bench_soak.py)
+        thread.finished.connect(worker.deleteLater)
         self._thread, self._worker = thread, worker
         thread.start()
 
@@ -158,5 +164,5 @@ class PredictRunner(QObject):
             thread.wait(10_000)  # run() has returned; never hang the GUI on a stuck thread
             thread.deleteLater()
         if worker is not None:
-            worker.deleteLater()
+            worker.job = None  # the loaded model goes with the next job, not with this worker
         self.finished.emit(cancelled)

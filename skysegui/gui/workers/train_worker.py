@@ -44,9 +44,14 @@ class TrainWorker(QObject):
             def on_progress(done, total, message):
                 self.status.emit(message)
 
+            from skysegui.ml.train.graph_release import release_run_graphs
+
             trainer = Trainer(self.config, self.data, self.out_dir, progress=on_progress,
                               cancel=self.token, listener=self.progress.emit, resume=self.resume)
-            self.finished.emit(trainer.run())
+            with release_run_graphs():  # the window trains many runs in one process
+                result = trainer.run()
+            del trainer
+            self.finished.emit(result)
         except CancelledError:
             self.failed.emit("training cancelled before the first batch: no model was saved")
         except SkysegError as exc:
@@ -60,8 +65,10 @@ class TrainWorker(QObject):
 
 def start_worker(worker: TrainWorker) -> QThread:
     """Move `worker` to a new QThread and start it; the thread ends when the worker stops."""
-    install_gui_thread_gc()  # no Qt object may be garbage-collected in the training thread
     thread = QThread()
+    # no Qt object may be garbage-collected in the training thread, and no full collection
+    # may walk the model's graph while it trains (see gui_thread_gc.py)
+    install_gui_thread_gc().hold_full_collections(thread)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     # direct: quit() is thread-safe, and the GUI thread may be blocked in thread.wait()

@@ -1,6 +1,6 @@
 """Random training crops from the dataset cache, as numpy batches or a tf.data pipeline.
 
-Crops are read from the memory-mapped cache (only the crop's rows are touched), wrap
+Crops are read from the memory-mapped cache (only the tiles a crop touches are decoded), wrap
 around the 360-degree seam horizontally (the panorama roll), can be balanced so that a
 chosen share of them cross a sky edge, and are augmented on the fly. Everything is seeded.
 Validation uses a fixed, deterministic set of non-overlapping crops.
@@ -93,11 +93,21 @@ class CropSampler:
         """Endless (x float32 B x S x S x 3, y float32 B x S x S x 1) batches."""
         return _stacked(self.crops(seed), self.config.batch_size, self.config.crop)
 
-    def dataset(self, seed: int | None = None, batch_size: int | None = None, streams: int = 2):
+    def dataset(self, seed: int | None = None, batch_size: int | None = None, streams: int | None = None,
+                processes: bool = False):
         """A tf.data.Dataset of batches (global batch size), prefetched.
 
-        `streams` seeded crop generators run in parallel threads (numpy and zlib release
-        the GIL) and are interleaved in a fixed order, so the result stays reproducible.
+        `streams` seeded crop generators (default: one per CPU core, at most 16) are
+        interleaved in a fixed order, so the result is reproducible for a given number of
+        streams, and batches are prefetched (tf.data.AUTOTUNE) while the model trains.
+
+        With threads (default) the streams run in tf.data's parallel interleave: reading a
+        crop decodes its tiles with OpenCV and zstd and augments it with numpy, which
+        release the GIL, but the Python between them does not. With `processes=True` each
+        stream is a worker process that writes whole batches into shared memory: the same
+        batches as the threads give, without the GIL, for many-core GPU servers (the
+        workers open the cache folder themselves). benchmarks/bench_training_scale.py
+        measures both against the model's step rate.
         """
         from skysegui.ml.tf_import import import_tensorflow
 
@@ -106,22 +116,203 @@ class CropSampler:
         s = self.config.crop
         b = batch_size or self.config.batch_size
         base = self.config.seed if seed is None else seed
-        streams = max(1, streams)
+        streams = default_streams() if streams is None else max(1, int(streams))
         sig = (tf.TensorSpec((None, s, s, 3), tf.float32), tf.TensorSpec((None, s, s, 1), tf.float32))
 
-        def gen(stream):
-            # whole batches cross into TensorFlow: one hand-over per batch, not per crop
-            return _stacked(self.crops(base + 7919 * int(stream)), b, s)
+        if processes:
+            def gen_all():
+                with ProcessStreams(self, base, streams, b) as batches:
+                    yield from batches
 
-        def one(stream):
-            return tf.data.Dataset.from_generator(gen, args=(stream,), output_signature=sig)
+            ds = tf.data.Dataset.from_generator(gen_all, output_signature=sig)
+        else:
+            def gen(stream):
+                # whole batches cross into TensorFlow: one hand-over per batch, not per crop
+                return _stacked(self.crops(stream_seed(base, int(stream))), b, s)
 
-        ds = tf.data.Dataset.range(streams).interleave(
-            one, cycle_length=streams, block_length=1, num_parallel_calls=streams, deterministic=True)
+            def one(stream):
+                return tf.data.Dataset.from_generator(gen, args=(stream,), output_signature=sig)
+
+            ds = tf.data.Dataset.range(streams).interleave(
+                one, cycle_length=streams, block_length=1, num_parallel_calls=streams, deterministic=True)
         ds = ds.map(lambda x, y: (tf.ensure_shape(x, (b, s, s, 3)), tf.ensure_shape(y, (b, s, s, 1))))
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-        return ds.with_options(options).prefetch(2)
+        return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+
+
+def stream_seed(base: int, stream: int) -> int:
+    """The seed of crop stream `stream` of a dataset seeded `base`."""
+    return base + 7919 * stream
+
+
+def interleaved_batches(sampler: CropSampler, seed: int, streams: int, batch: int) -> Iterator:
+    """The batches `dataset(seed, batch, streams)` gives, in order, without TensorFlow."""
+    its = [_stacked(sampler.crops(stream_seed(seed, k)), batch, sampler.config.crop) for k in range(streams)]
+    while True:
+        for it in its:
+            yield next(it)
+
+
+class ProcessStreams:
+    """`streams` crop streams in spawned worker processes, read round-robin.
+
+    Each worker opens the cache folder, runs CropSampler.crops with its stream's seed and
+    fills batch slots in shared memory (two per worker, so it works on the next batch while
+    the trainer takes one); the reader copies a slot out and hands it back. Use it as a
+    context manager (or call close()): the workers stop and the shared memory is freed.
+    """
+
+    SLOTS = 2
+
+    def __init__(self, sampler: CropSampler, seed: int, streams: int, batch: int,
+                 start_timeout: float = 120.0) -> None:
+        import multiprocessing as mp
+        from multiprocessing import shared_memory
+
+        s = sampler.config.crop
+        self.batch = batch
+        self.shapes = ((batch, s, s, 3), (batch, s, s, 1))
+        self.timeout = start_timeout
+        slot_bytes = 4 * batch * s * s * 4  # x (3 channels) and y (1), float32
+        ctx = mp.get_context("spawn")  # TensorFlow's threads do not survive a fork
+        self.shm, self.free, self.ready, self.procs = [], [], [], []
+        names = [sampler.cache.names[i] for i in sampler.indices]
+        # each worker keeps its own decoded tiles: the budget is shared out (a crop needs 9)
+        tile_bytes = max(8 * 2**20, sampler.cache.tiles.max_bytes // streams)
+        try:
+            for k in range(streams):
+                shm = shared_memory.SharedMemory(create=True, size=self.SLOTS * slot_bytes)
+                free, ready = ctx.Queue(), ctx.Queue()
+                for slot in range(self.SLOTS):
+                    free.put(slot)
+                proc = ctx.Process(
+                    target=_stream_worker, daemon=True, name=f"crop-stream-{k}",
+                    args=(str(sampler.cache.folder), names, sampler.config, tile_bytes,
+                          stream_seed(seed, k), batch, shm.name, free, ready))
+                self.shm.append(shm)
+                self.free.append(free)
+                self.ready.append(ready)
+                proc.start()
+                self.procs.append(proc)
+        except BaseException:
+            self.close()
+            raise
+        self._closed = False
+
+    def _views(self, k: int, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        return _slot_views(self.shm[k].buf, slot, self.shapes)
+
+    def _take(self, k: int) -> int:
+        import queue
+
+        waited = 0.0
+        while True:
+            try:
+                msg = self.ready[k].get(timeout=1.0)
+            except queue.Empty:
+                waited += 1.0
+                if not self.procs[k].is_alive():
+                    raise TrainingError(f"crop stream {k} stopped (exit code {self.procs[k].exitcode})") from None
+                if waited > self.timeout:
+                    raise TrainingError(f"crop stream {k} gave no batch in {self.timeout:.0f} s") from None
+                continue
+            if isinstance(msg, str):
+                raise TrainingError(f"crop stream {k} failed: {msg}")
+            return msg
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        while True:
+            for k in range(len(self.procs)):
+                slot = self._take(k)
+                x, y = self._views(k, slot)
+                out = (x.copy(), y.copy())
+                del x, y
+                self.free[k].put(slot)
+                yield out
+
+    def close(self) -> None:
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        for free in self.free:
+            try:
+                free.put(None)
+            except (OSError, ValueError):
+                pass
+        for proc in self.procs:
+            proc.join(timeout=5.0)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(timeout=5.0)
+        for q in self.free + self.ready:
+            q.close()
+            q.cancel_join_thread()
+        for shm in self.shm:
+            shm.close()
+            try:
+                shm.unlink()
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> ProcessStreams:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def _slot_views(buf, slot: int, shapes) -> tuple[np.ndarray, np.ndarray]:
+    xs, ys = shapes
+    nx, ny = int(np.prod(xs)) * 4, int(np.prod(ys)) * 4
+    base = slot * (nx + ny)
+    x = np.ndarray(xs, np.float32, buffer=buf, offset=base)
+    y = np.ndarray(ys, np.float32, buffer=buf, offset=base + nx)
+    return x, y
+
+
+def _stream_worker(folder, names, config, tile_bytes, seed, batch, shm_name, free, ready) -> None:
+    """One crop stream of ProcessStreams (in a spawned process)."""
+    from multiprocessing import shared_memory
+
+    from skysegui.ml.data.cache import open_cache
+
+    shm = shared_memory.SharedMemory(name=shm_name)
+    try:
+        cache = open_cache(folder, tile_cache_mb=tile_bytes / 2**20)
+        crops = CropSampler(cache, names, config).crops(seed)
+        s = config.crop
+        shapes = ((batch, s, s, 3), (batch, s, s, 1))
+        while True:
+            slot = free.get()
+            if slot is None:
+                break
+            x, y = _slot_views(shm.buf, slot, shapes)
+            for k in range(batch):
+                x[k], y[k, ..., 0] = next(crops)
+            del x, y
+            ready.put(slot)
+    except Exception as exc:  # noqa: BLE001 - the reader raises it as a TrainingError
+        ready.put(f"{type(exc).__name__}: {exc}")
+    finally:
+        shm.close()
+
+
+def default_streams() -> int:
+    """Parallel crop streams for tf.data: one per CPU core (at most 16)."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(16, cores))
 
 
 def _stacked(crops: Iterator, batch: int, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

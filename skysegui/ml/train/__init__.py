@@ -13,9 +13,11 @@ stopping. Mixed precision and tf.distribute strategies come from the config.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +29,7 @@ import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is importe
 from skysegui.core.errors import TrainingError
 from skysegui.core.progress import CancelToken, ProgressFn
 from skysegui.ml.augment import AugmentConfig
-from skysegui.ml.data.cache import DatasetCache, project_cache
+from skysegui.ml.data.cache import DEFAULT_CODEC, DatasetCache, project_cache
 from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
 from skysegui.ml.data.split import SPLITS, split_by_image
 from skysegui.ml.model import (
@@ -64,7 +66,7 @@ class TrainConfig:
     val_crops_per_image: int = 32
     strategy: str = "auto"  # auto | default | mirrored | multiworker
     sky_weight: float = 1.0  # for loss = "weighted_bce"
-    cache_codec: str = "zlib"  # "zlib": compact tiles; "npy": raw memory maps (see ml/data/cache.py)
+    cache_codec: str = DEFAULT_CODEC  # "jpeg": error-bounded and smaller than the sources; "zstd", "zlib": lossless (ml/data/cache.py)
     input_streams: int = 2  # parallel crop generators feeding tf.data (more on many-core servers)
     # Stop at the end of the epoch after which another would overrun this many minutes
     # (0: epochs x steps decide). The user-facing defaults set one (ml/defaults.py).
@@ -239,8 +241,13 @@ class Trainer:
                     f"expects {self.config.model.input_transform!r}: rebuild the cache"
                 )
             return self.data
-        model = self.config.model
-        cache, warnings = project_cache(self.data, model.input_transform, self.progress, self.cancel,
+        from skysegui.ml.strategy import is_chief, worker_rank
+
+        model, project = self.config.model, self.data
+        if not is_chief():  # a cache of its own: the chief may be writing the project's (same disk)
+            project = copy.copy(project)
+            project.cache_dir = Path(project.cache_dir) / f"worker-{worker_rank()}"
+        cache, warnings = project_cache(project, model.input_transform, self.progress, self.cancel,
                                         self.config.cache_codec, model.pixels_per_degree)
         self.notes.extend(warnings)
         return cache
@@ -256,22 +263,98 @@ class Trainer:
             return list(names), (list(names) if c.val_fraction > 0 else [])
         return split_by_image(cache.names, c.val_fraction, c.seed)
 
+    # -- where the run starts ------------------------------------------------------
+    def _start_point(self, strategy, out_dir: Path) -> tuple[dict | None, list | None]:
+        """(the state of the last finished epoch when resuming, else None; with several
+        workers, the chief's weights to start from as arrays, else None).
+
+        Several workers: only the chief reads its folder (the others need no copy of it)
+        and tells the others the epoch, or that it cannot start, so that none waits for a
+        chief that gave up; they get its weights once the model is built (sync_from_chief)."""
+        from skysegui.ml.strategy import (
+            broadcast_number,
+            cluster_errors,
+            cluster_workers,
+            is_chief,
+            worker_label,
+        )
+        from skysegui.ml.train.callbacks import read_state
+
+        c, state, values, error = self.config, None, None, None
+        several = cluster_workers() > 1
+        if is_chief():
+            try:
+                if self.resume:
+                    state = read_state(out_dir / "last")
+                    if state is None:
+                        raise TrainingError(f"nothing to resume in {out_dir}: no finished epoch was saved "
+                                            "there; start a new training")
+                    if int(state["epoch"]) >= c.epochs:
+                        raise TrainingError(f"{out_dir} already finished {state['epoch']} of {c.epochs} "
+                                            "epochs: raise epochs to continue")
+                folder = out_dir / "last" if state else self.start_model
+                if several and folder is not None:
+                    values = _read_weights(c.model, folder, "resume" if state else "start from")
+            except TrainingError as exc:
+                error = exc
+        if several and (self.resume or self.start_model is not None):
+            with cluster_errors():
+                epoch = broadcast_number(strategy, -1 if error else int(state["epoch"]) if state else 0)
+            if not is_chief():
+                if epoch < 0:
+                    error = TrainingError(f"{worker_label()}: the chief (worker 0) cannot start "
+                                          f"{self.out_dir.name}; its output says why")
+                elif self.resume:
+                    state = {"epoch": int(epoch)}
+        if error is not None:
+            raise error
+        return state, values
+
+    def _resume_hint(self, epochs_done: int) -> str:
+        """How to go on after a worker of the cluster was lost."""
+        if epochs_done < 1:
+            return "No epoch had finished: start every worker again with the same command."
+        return (f"Start every worker again with the same command and --resume --name {self.out_dir.name} "
+                f"to continue after epoch {epochs_done}, the last one the chief saved.")
+
     # -- run ------------------------------------------------------------------------
     def run(self) -> TrainResult:
-        from skysegui.ml.tf_import import import_tensorflow
+        from skysegui.ml.strategy import choose_strategy, configure_gpus, is_chief
 
-        import_tensorflow()
+        self.notes.extend(configure_gpus())  # first: before anything initialises the GPUs
+        # then the strategy: MultiWorkerMirroredStrategy must come before other TensorFlow work
+        strategy, strategy_note = choose_strategy(self.config.strategy)
+        self.notes.append(f"trained with {strategy_note}")
+        if is_chief():
+            return self._run(strategy, strategy_note, self.out_dir)
+        scratch = Path(tempfile.mkdtemp(prefix="skysegui-worker-"))  # a non-chief's model folder
+        try:
+            return self._run(strategy, strategy_note, scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def _run(self, strategy, strategy_note: str, out_dir: Path) -> TrainResult:
         import tf_keras as keras
 
         from skysegui.ml.losses import make_loss, make_metrics
-        from skysegui.ml.strategy import choose_strategy, is_chief
+        from skysegui.ml.strategy import (
+            cluster_errors,
+            cluster_workers,
+            device_description,
+            gpu_memory_growth,
+            is_chief,
+            sync_from_chief,
+            worker_rank,
+        )
         from skysegui.ml.train.callbacks import (
             OPTIMIZER_NAME,
             Checkpoints,
+            ComputeFacts,
             LearningRate,
             ProgressCallback,
             TimeBudget,
-            read_state,
+            optimizer_values,
+            optimizer_variables,
             restore_optimizer,
         )
         from skysegui.ml.train.curves import CurveLog
@@ -282,29 +365,18 @@ class Trainer:
         cache = self._cache()
         train_names, val_names = self._split(cache)
         crop = c.model.patch_size
-        strategy, strategy_note = choose_strategy(c.strategy)
-        self.notes.append(f"trained with {strategy_note}")
         sampler = CropSampler(cache, train_names, SamplerConfig(
             crop=crop, batch_size=c.batch_size, edge_fraction=c.edge_fraction,
-            augment=c.augment_config(), seed=c.seed + _worker_index()))
+            augment=c.augment_config(), seed=c.seed + worker_rank()))
         train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
         vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed)
         # its own seeded stream: recalibration and the mode check never shift the training crops
         evaluator = EpochEvaluator((vx, vy) if len(vx) else None,
                                    sampler.batches(seed=c.seed + 104_729), c.batch_size)
 
-        chief = is_chief()
-        out_dir = self.out_dir if chief else Path(tempfile.mkdtemp(prefix="skysegui-worker-"))
-        state = read_state(out_dir / "last") if self.resume else None
-        if self.resume and state is None:
-            raise TrainingError(
-                f"nothing to resume in {out_dir}: no finished epoch was saved there; start a new training"
-            )
+        chief, several = is_chief(), cluster_workers() > 1
+        state, start_values = self._start_point(strategy, out_dir)
         initial_epoch = int(state["epoch"]) if state else 0
-        if initial_epoch >= c.epochs:
-            raise TrainingError(
-                f"{out_dir} already finished {initial_epoch} of {c.epochs} epochs: raise epochs to continue"
-            )
         with strategy.scope():
             model_notes: list[str] = []
             model = build_model(c.model if not state else dataclasses.replace(c.model, encoder_weights=None),
@@ -313,7 +385,18 @@ class Trainer:
             optimizer = keras.optimizers.Adam(learning_rate=c.learning_rate)
             model.compile(optimizer=optimizer, loss=make_loss(c.model.loss, c.sky_weight),
                           metrics=make_metrics())
-            if state:
+            if several and (state or self.start_model is not None):
+                # the chief's weights (and optimizer state) on every worker, every worker
+                # running the same collectives (see strategy.sync_from_chief)
+                variables, values = list(model.weights), start_values
+                if state:
+                    variables += optimizer_variables(model)  # built, on every worker
+                    if chief:
+                        values = values + optimizer_values(model, out_dir / "last" / OPTIMIZER_NAME,
+                                                           self.notes)
+                with cluster_errors():
+                    sync_from_chief(strategy, variables, values)
+            elif state:
                 _load_resume_weights(model, c.model, out_dir / "last")
                 restore_optimizer(model, out_dir / "last" / OPTIMIZER_NAME, self.notes)
             elif self.start_model is not None:
@@ -335,12 +418,14 @@ class Trainer:
             extra={"training": c.to_dict()},
         )
         monitor = evaluator.monitor
-        ckpt = Checkpoints(out_dir, card_base, evaluator, state)
+        compute = ComputeFacts(device_description(), strategy_note, strategy.num_replicas_in_sync,
+                               max(1, cluster_workers()), c.model.mixed_precision, gpu_memory_growth())
+        ckpt = Checkpoints(out_dir, card_base, evaluator, state, compute)
         budget = TimeBudget(c.time_budget_min * 60.0)
         curves = CurveLog(out_dir, initial_epoch if state else None)
         runner = ProgressCallback(self, initial_epoch, evaluator, c.batch_size, budget, curves)
         # the budget callback runs last: it sees the epoch's whole time, validation included
-        callbacks = [runner, ckpt, LearningRate(c, budget), keras.callbacks.TerminateOnNaN()]
+        callbacks = [compute, runner, ckpt, LearningRate(c, budget), keras.callbacks.TerminateOnNaN()]
         if c.lr_schedule == "plateau":
             callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode="max", factor=0.5,
                                                                patience=max(1, c.early_stopping // 3)))
@@ -351,8 +436,9 @@ class Trainer:
         callbacks.append(budget)
         t0 = time.perf_counter()
         try:
-            model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
-                      initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
+            with cluster_errors(lambda: self._resume_hint(ckpt.epochs_done)):
+                model.fit(train_ds, steps_per_epoch=c.steps_per_epoch, epochs=c.epochs,
+                          initial_epoch=initial_epoch, callbacks=callbacks, verbose=0)
         finally:
             curves.close()
         if curves.problem:
@@ -378,6 +464,15 @@ class Trainer:
         return result
 
 
+def _read_weights(config: ModelConfig, folder: Path, what: str) -> list:
+    """The weights of a saved model as arrays, read through a network of its own outside
+    any distribution strategy (loading into the distributed model would run collectives
+    that only the chief reaches)."""
+    template = build_model(dataclasses.replace(config, encoder_weights=None, mixed_precision=False))
+    _load_resume_weights(template, config, folder, what)
+    return template.get_weights()
+
+
 def _load_resume_weights(model, config: ModelConfig, folder: Path, what: str = "resume") -> None:
     """Load a saved model's weights into the new network, or say why the two do not fit."""
     from skysegui.ml.model import read_card
@@ -398,11 +493,3 @@ def _load_resume_weights(model, config: ModelConfig, folder: Path, what: str = "
             f"cannot {what} {folder}: its weights are damaged or do not fit the network "
             f"({exc}); " + ("train under a new name" if what == "resume" else "train from scratch")
         ) from exc
-
-
-def _worker_index() -> int:
-    from skysegui.ml.strategy import tf_config
-
-    return int(tf_config().get("task", {}).get("index", 0))
-
-

@@ -55,12 +55,42 @@ def restore_optimizer(model, path: Path, notes: list[str]) -> None:
         return
     opt = _optimizer_of(model)
     try:
-        with np.load(path) as data:
-            arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
         opt.build(model.trainable_variables)
-        opt.set_weights(arrays)
+        opt.set_weights(_saved_optimizer(path, opt))
     except (ValueError, OSError, KeyError) as exc:
         notes.append(f"resumed without optimizer state ({exc})")
+
+
+def optimizer_values(model, path: Path, notes: list[str]) -> list[np.ndarray]:
+    """The optimizer state saved at `path` as arrays for its (built) variables, or their
+    current values with a note when there is none that fits (several workers: the chief
+    reads them and sends them to the others, see strategy.sync_from_chief)."""
+    opt = _optimizer_of(model)
+    opt.build(model.trainable_variables)
+    if not path.is_file():
+        notes.append("resumed without optimizer state (weights and epoch only)")
+    else:
+        try:
+            return _saved_optimizer(path, opt)
+        except (ValueError, OSError, KeyError) as exc:
+            notes.append(f"resumed without optimizer state ({exc})")
+    return [np.asarray(v.numpy()) for v in opt.variables]
+
+
+def optimizer_variables(model) -> list:
+    """The optimizer's variables, built for the model's weights."""
+    opt = _optimizer_of(model)
+    opt.build(model.trainable_variables)
+    return list(opt.variables)
+
+
+def _saved_optimizer(path: Path, opt) -> list[np.ndarray]:
+    with np.load(path) as data:
+        arrays = [data[f"arr_{i}"] for i in range(len(data.files))]
+    shapes = [tuple(v.shape) for v in opt.variables]
+    if [a.shape for a in arrays] != shapes:
+        raise ValueError(f"{len(arrays)} saved arrays do not fit the optimizer's {len(shapes)} variables")
+    return arrays
 
 
 def _learning_rate(model) -> float | None:
@@ -124,6 +154,64 @@ class LearningRate(keras.callbacks.Callback):
             done = max(done, self.budget.fraction())
         lr = c.learning_rate * 0.5 * (1.0 + math.cos(math.pi * done))
         _optimizer_of(self.model).learning_rate.assign(max(lr, c.learning_rate * 0.01))
+
+
+class ComputeFacts(keras.callbacks.Callback):
+    """What the run computed on and how fast, for the model card's "compute" entry: the
+    device, replicas and workers, mixed precision and the optimizer's loss scale, and the
+    measured seconds per training step (input pipeline included, the first step, which
+    traces the graph, left out). Put it first in the callback list: its step clock then
+    stops before the other callbacks' work."""
+
+    def __init__(self, device: str, strategy_note: str, replicas: int, workers: int,
+                 mixed_precision: bool, memory_growth: list[bool] | None = None) -> None:
+        super().__init__()
+        self.base = {"device": device, "strategy": strategy_note, "replicas": int(replicas),
+                     "workers": int(workers), "mixed_precision": bool(mixed_precision),
+                     "gpu_memory_growth": list(memory_growth or [])}
+        self.t_step = 0.0
+        self.steps = 0  # timed steps, the first one excluded
+        self.seconds = 0.0
+        self.first_step_s: float | None = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.t_step = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        dt = time.perf_counter() - self.t_step
+        if self.first_step_s is None:
+            self.first_step_s = dt
+        else:
+            self.steps += 1
+            self.seconds += dt
+
+    def seconds_per_step(self) -> float | None:
+        if self.steps:
+            return self.seconds / self.steps
+        return self.first_step_s  # a one-step run: all there is
+
+    def loss_scale(self) -> tuple[float | None, bool | None]:
+        """(current loss scale, dynamic) of a mixed-precision optimizer; (None, None) without."""
+        opt = getattr(self.model, "optimizer", None)
+        if opt is None or not hasattr(opt, "inner_optimizer"):
+            return None, None
+        try:
+            return float(keras.backend.get_value(opt.loss_scale)), bool(getattr(opt, "dynamic", True))
+        except (TypeError, ValueError, AttributeError):
+            return None, None
+
+    def facts(self) -> dict:
+        per_step = self.seconds_per_step()
+        scale, dynamic = self.loss_scale()
+        facts = dict(self.base)
+        facts.update({
+            "seconds_per_step": None if per_step is None else round(per_step, 4),
+            "steps_timed": self.steps if self.steps else (1 if self.first_step_s is not None else 0),
+            "first_step_seconds": None if self.first_step_s is None else round(self.first_step_s, 3),
+        })
+        if self.base["mixed_precision"]:
+            facts.update({"loss_scale": scale, "loss_scale_dynamic": dynamic})
+        return facts
 
 
 class ProgressCallback(keras.callbacks.Callback):
@@ -215,9 +303,11 @@ class ProgressCallback(keras.callbacks.Callback):
 class Checkpoints(keras.callbacks.Callback):
     """Best model by the monitored IoU into out_dir; the last epoch into out_dir/last."""
 
-    def __init__(self, out_dir: Path, card: ModelCard, evaluator, state: dict | None) -> None:
+    def __init__(self, out_dir: Path, card: ModelCard, evaluator, state: dict | None,
+                 compute: ComputeFacts | None = None) -> None:
         super().__init__()
         self.out_dir = out_dir
+        self.compute = compute  # its facts go into every card saved (device, time per step)
         self.card = card
         self.evaluator = evaluator
         self.monitor = evaluator.monitor
@@ -233,6 +323,8 @@ class Checkpoints(keras.callbacks.Callback):
         verdict = self.evaluator.verdict
         extra = dict(self.card.extra)
         extra["training_seconds"] = round(time.perf_counter() - self.t0, 1)
+        if self.compute is not None:
+            extra["compute"] = self.compute.facts()
         return dataclasses.replace(self.card, epoch=epoch, metrics=metrics,
                                    date=ModelCard().date, notes=list(self.card.notes),
                                    verdict=verdict.as_dict() if verdict is not None else {},
