@@ -48,18 +48,17 @@ so the cache stays usable. Files of older cache versions are rebuilt and removed
 Parallel: `build_cache(workers=)` caches up to min(4, CPU count) images at once in threads
 (the image decoding, numpy, OpenCV's JPEG and zstd release the GIL), holding at most one
 image per worker in memory, and reports progress as images finish.
+
+Modules: this one builds, refreshes and opens caches; ml/data/tile_codecs.py encodes tiles,
+ml/data/tile_store.py writes entry files and reads tiles back (TiledArray, the shared LRU).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import struct
 import threading
-import zlib
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -68,26 +67,32 @@ from typing import Any
 
 import numpy as np
 
-from skysegui.core.atomicio import atomic_write, write_text_atomic
+from skysegui.core.atomicio import write_text_atomic
 from skysegui.core.errors import CancelledError, TrainingError
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
+from skysegui.ml.data.tile_codecs import (  # noqa: F401  (ERROR_BOUND, TILE: part of this module's API)
+    CODECS,
+    ERROR_BOUND,
+    TILE,
+    _Encoder,
+    codec_params,
+)
+from skysegui.ml.data.tile_store import (  # noqa: F401  (read_entry_meta: part of this module's API)
+    MAGIC,
+    TILE_CACHE_MB,
+    TiledArray,
+    TileLRU,
+    _EntryFile,
+    _write_entry,
+    read_entry_meta,
+)
 
 MANIFEST = "manifest.json"
 CACHE_VERSION = 2
 COARSE_BLOCK = 16
-CODECS = ("jpeg", "zstd", "zlib", "npy")
 DEFAULT_CODEC = "jpeg"
 LOSSLESS_CODECS = ("zstd", "zlib", "npy")
-TILE = 128
-JPEG_QUALITY = 85
-ZSTD_LEVEL = 9
-# The "jpeg" codec's largest error, in network-input units: a quarter stop (0.25 EV) for the
-# log input (0.25 * ln 2 / 4.4), 2 / 255 for the sRGB 0..1 input.
-ERROR_BOUND = {"hdr_log": round(0.25 * math.log(2.0) / 4.4, 5), "ldr": round(2.0 / 255.0, 5)}
-TILE_CACHE_MB = 64.0
 SUFFIX = ".skc"
-MAGIC = b"SKYCACHE"
-_ALIGN = 64
 
 
 @dataclass
@@ -228,369 +233,6 @@ def coarse_sky(mask: np.ndarray, block: int = COARSE_BLOCK) -> np.ndarray:
     s = padded.reshape(hb, block, wb, block).sum(axis=(1, 3))
     n = counts.reshape(hb, block, wb, block).sum(axis=(1, 3))
     return (s / np.maximum(n, 1)).astype(np.float16)
-
-
-def codec_params(codec: str, input_transform: str) -> dict[str, Any]:
-    """What, besides the codec's name, decides the bytes of an entry (part of its file tag)."""
-    if codec not in CODECS:
-        raise TrainingError(f"unknown cache codec {codec!r}: use one of {', '.join(CODECS)}")
-    if codec == "npy":
-        return {}
-    params: dict[str, Any] = {"tile": TILE}
-    if codec == "zlib":
-        params["level"] = 6
-    else:
-        params["zstd_level"] = ZSTD_LEVEL
-    if codec == "jpeg":
-        params["quality"] = JPEG_QUALITY
-        params["bound"] = ERROR_BOUND.get(input_transform, ERROR_BOUND["hdr_log"])
-    return params
-
-
-# --- tile codecs ----------------------------------------------------------------------
-
-_local = threading.local()
-
-
-def _zstd_compressor(level: int):
-    import zstandard
-
-    comps = getattr(_local, "zc", None)
-    if comps is None:
-        comps = _local.zc = {}
-    if level not in comps:
-        comps[level] = zstandard.ZstdCompressor(level=level)
-    return comps[level]
-
-
-def _zstd_decompressor():
-    d = getattr(_local, "zd", None)
-    if d is None:
-        import zstandard
-
-        d = _local.zd = zstandard.ZstdDecompressor()
-    return d
-
-
-def _shuffle(t: np.ndarray) -> bytes:
-    size = t.dtype.itemsize
-    return t.view(np.uint8).reshape(-1, size).T.tobytes() if size > 1 else t.tobytes()
-
-
-def _unshuffle(raw: bytes, dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
-    a = np.frombuffer(raw, np.uint8)
-    size = dtype.itemsize
-    if size == 1:
-        return a.view(dtype).reshape(shape).copy()
-    n = a.size // size
-    if size == 2:  # (high byte << 8) | low byte: 10x faster than a transposing copy
-        out = a[n:].astype("<u2")
-        out <<= 8
-        out |= a[:n]
-        return out.view(dtype).reshape(shape)
-    out = np.empty(a.size, np.uint8)
-    for k in range(size):
-        out[k::size] = a[k * n:(k + 1) * n]
-    return out.view(dtype).reshape(shape)
-
-
-def _jpeg_header(jpeg: bytes) -> bytes:
-    """Everything before the entropy-coded data: up to the end of the start-of-scan segment."""
-    sos = jpeg.find(b"\xff\xda")
-    if sos < 0:
-        return b""
-    return jpeg[:sos + 2 + struct.unpack(">H", jpeg[sos + 2:sos + 4])[0]]
-
-
-class _Encoder:
-    """Turns one array into tiles and sections for a container (see _write_entry)."""
-
-    def __init__(self, codec: str, params: dict[str, Any]) -> None:
-        self.codec = codec
-        self.params = params
-        self.tile = int(params.get("tile", TILE))
-
-    def _tiles(self, array: np.ndarray, stop: Callable[[], None]):
-        """(ty, tx, tile) in row-major order; edge tiles padded by repeating the edge."""
-        T = self.tile
-        h, w = array.shape[:2]
-        for ty in range(-(-h // T)):
-            stop()
-            for tx in range(-(-w // T)):
-                t = array[ty * T:(ty + 1) * T, tx * T:(tx + 1) * T]
-                if t.shape[:2] != (T, T):
-                    pad = [(0, T - t.shape[0]), (0, T - t.shape[1])] + [(0, 0)] * (t.ndim - 2)
-                    t = np.pad(t, pad, mode="edge")
-                yield ty, tx, np.ascontiguousarray(t)
-
-    def lossless(self, prefix: str, array: np.ndarray, stop) -> tuple[dict[str, np.ndarray], None]:
-        T = self.tile
-        h, w = array.shape[:2]
-        index = np.zeros((-(-h // T), -(-w // T), 2), np.int64)
-        chunks, offset = [], 0
-        if self.codec == "zlib":
-            level = int(self.params.get("level", 6))
-
-            def compress(b):
-                return zlib.compress(b, level)
-        else:
-            comp = _zstd_compressor(int(self.params.get("zstd_level", ZSTD_LEVEL)))
-            compress = comp.compress
-        for ty, tx, t in self._tiles(array, stop):
-            z = compress(_shuffle(t))
-            index[ty, tx] = (offset, len(z))
-            chunks.append(z)
-            offset += len(z)
-        return {f"{prefix}.index": index, f"{prefix}.data": np.frombuffer(b"".join(chunks), np.uint8)}, None
-
-    def jpeg(self, prefix: str, array: np.ndarray, stop) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-        """Error-bounded JPEG tiles of a float16 H x W x 3 array (see the module doc)."""
-        import cv2
-
-        T = self.tile
-        h, w = array.shape[:2]
-        nty, ntx = -(-h // T), -(-w // T)
-        bound = float(self.params["bound"])
-        encode_params = [cv2.IMWRITE_JPEG_QUALITY, int(self.params["quality"]),
-                         cv2.IMWRITE_JPEG_SAMPLING_FACTOR, cv2.IMWRITE_JPEG_SAMPLING_FACTOR_444]
-        comp = _zstd_compressor(int(self.params.get("zstd_level", ZSTD_LEVEL)))
-        # offset, JPEG body length, residual length, flags (1: body is a whole JPEG, 2: int16 residual)
-        index = np.zeros((nty, ntx, 4), np.int64)
-        lo_a = np.zeros((nty, ntx), np.float32)
-        scale_a = np.zeros((nty, ntx), np.float32)
-        step_a = np.zeros((nty, ntx), np.float32)
-        header = b""
-        chunks, offset = [], 0
-        sq, worst, count = 0.0, 0.0, 0
-        vmin, vmax = np.inf, -np.inf
-        for ty, tx, t in self._tiles(array, stop):
-            t32 = t.astype(np.float32)
-            lo, hi = float(t32.min()), float(t32.max())
-            if not (np.isfinite(lo) and np.isfinite(hi)):  # readers sanitise; arrays may not
-                t32 = np.nan_to_num(t32, nan=0.0, posinf=65504.0, neginf=-65504.0)
-                lo, hi = float(t32.min()), float(t32.max())
-            vmin, vmax = min(vmin, lo), max(vmax, hi)
-            lo32, scale = np.float32(lo), np.float32((hi - lo) / 255.0)
-            q = np.zeros(t.shape, np.uint8) if scale == 0 else np.clip(
-                np.rint((t32 - lo32) / scale), 0, 255).astype(np.uint8)
-            ok, buf = cv2.imencode(".jpg", q, encode_params)
-            if not ok:
-                raise TrainingError("OpenCV could not encode a JPEG tile: use cache_codec = \"zstd\"")
-            jpeg = buf.tobytes()
-            if not header:
-                header = _jpeg_header(jpeg)
-            flags = 0
-            if header and jpeg.startswith(header):
-                body = jpeg[len(header):]
-            else:
-                body, flags = jpeg, 1
-            # decoded exactly as TiledArray._decode_jpeg does it (float32, same operations)
-            d = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32)
-            d *= scale
-            d += lo32
-            # corrections in steps of (just under) twice the bound: what is left is at most
-            # half a step, so no value is off by more than the bound
-            step = np.float32(2.0 * bound * (1.0 - 1e-4))
-            r = np.rint((t32 - d) / step)
-            resid = b""
-            if r.any():
-                if np.abs(r).max() > 127:
-                    flags |= 2
-                    resid = comp.compress(r.astype(np.int16).tobytes())
-                else:
-                    resid = comp.compress(r.astype(np.int8).tobytes())
-                rs = r.astype(np.float32)
-                rs *= step
-                d += rs
-            err = d - t32
-            th, tw = min(T, h - ty * T), min(T, w - tx * T)  # padding is not the image
-            err = err[:th, :tw]
-            sq += float(np.square(err, dtype=np.float64).sum())
-            worst = max(worst, float(np.abs(err).max()))
-            count += err.size
-            index[ty, tx] = (offset, len(body), len(resid), flags)
-            lo_a[ty, tx], scale_a[ty, tx], step_a[ty, tx] = lo32, scale, step
-            chunks += [body, resid]
-            offset += len(body) + len(resid)
-        sections = {
-            f"{prefix}.index": index, f"{prefix}.lo": lo_a, f"{prefix}.scale": scale_a,
-            f"{prefix}.step": step_a, f"{prefix}.header": np.frombuffer(header, np.uint8),
-            f"{prefix}.data": np.frombuffer(b"".join(chunks), np.uint8),
-        }
-        error = {"max_abs": worst, "rms": float(np.sqrt(sq / max(count, 1))),
-                 "range": float(vmax - vmin) if count else 0.0, "bound": bound}
-        return sections, error
-
-
-def _write_entry(path: Path, meta: dict[str, Any], sections: dict[str, np.ndarray]) -> None:
-    """One entry file: MAGIC, the JSON header's offset (uint64), the sections (64-byte
-    aligned, so each can be memory-mapped as an array) and the JSON header at the end."""
-    table = {}
-    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
-        fh.write(MAGIC + b"\0" * 8)
-        for name, a in sections.items():
-            a = np.ascontiguousarray(a)
-            pos = fh.tell()
-            if pos % _ALIGN:
-                fh.write(b"\0" * (_ALIGN - pos % _ALIGN))
-                pos = fh.tell()
-            fh.write(memoryview(a.reshape(-1).view(np.uint8)) if a.size else b"")
-            table[name] = [pos, a.nbytes, a.dtype.str, list(a.shape)]
-        head = fh.tell()
-        fh.write(json.dumps({**meta, "sections": table}).encode("utf-8"))
-        fh.seek(len(MAGIC))
-        fh.write(struct.pack("<Q", head))
-
-
-class _EntryFile:
-    """A memory-mapped entry file; `section(name)` is a read-only view, no copy."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        try:
-            self.map = np.memmap(path, np.uint8, mode="r")
-            if bytes(self.map[:len(MAGIC)]) != MAGIC:
-                raise ValueError("not a SkySeg cache entry")
-            head = struct.unpack("<Q", bytes(self.map[len(MAGIC):len(MAGIC) + 8]))[0]
-            self.meta = json.loads(bytes(self.map[head:]).decode("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise TrainingError(f"{path} is damaged ({exc}): delete the cache folder and train again") from exc
-
-    def section(self, name: str) -> np.ndarray:
-        offset, nbytes, dtype, shape = self.meta["sections"][name]
-        return self.map[offset:offset + nbytes].view(np.dtype(dtype)).reshape(shape)
-
-
-def read_entry_meta(path: str | os.PathLike) -> dict[str, Any]:
-    """The JSON header of an entry file (name, shape, codec, parameters, error figures)."""
-    return _EntryFile(Path(path)).meta
-
-
-class TileLRU:
-    """Decoded tiles shared by all arrays of a cache, least recently used dropped first
-    once they hold more than `max_bytes`. Thread-safe (the sampler's streams share it)."""
-
-    def __init__(self, max_bytes: float) -> None:
-        self.max_bytes = int(max_bytes)
-        self.nbytes = 0
-        self.peak_bytes = 0
-        self._tiles: OrderedDict[Any, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._tiles)
-
-    def get(self, key) -> np.ndarray | None:
-        with self._lock:
-            t = self._tiles.get(key)
-            if t is not None:
-                self._tiles.move_to_end(key)
-            return t
-
-    def put(self, key, tile: np.ndarray) -> None:
-        with self._lock:
-            if key in self._tiles:
-                return
-            self._tiles[key] = tile
-            self.nbytes += tile.nbytes
-            while self.nbytes > self.max_bytes and len(self._tiles) > 1:
-                _, old = self._tiles.popitem(last=False)
-                self.nbytes -= old.nbytes
-            self.peak_bytes = max(self.peak_bytes, self.nbytes)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tiles.clear()
-            self.nbytes = 0
-
-
-class TiledArray:
-    """Read-only H x W (x C) array kept as compressed tiles; index it with 2-D slices."""
-
-    def __init__(self, entry: _EntryFile, prefix: str, shape, dtype, codec: str, tile: int = TILE,
-                 lru: TileLRU | None = None) -> None:
-        self.entry = entry
-        self.prefix = prefix
-        self.shape = tuple(int(v) for v in shape)
-        self.dtype = np.dtype(dtype)
-        self.ndim = len(self.shape)
-        self.codec = codec
-        self.tile = tile
-        self.lru = lru if lru is not None else TileLRU(TILE_CACHE_MB * 2**20)
-        self.index = np.array(entry.section(f"{prefix}.index"))
-        self.data = entry.section(f"{prefix}.data")
-        self.lossy = codec == "jpeg" and self.ndim == 3
-        if self.lossy:
-            self.lo = np.array(entry.section(f"{prefix}.lo"))
-            self.scale = np.array(entry.section(f"{prefix}.scale"))
-            self.step = np.array(entry.section(f"{prefix}.step"))
-            self.header = bytes(entry.section(f"{prefix}.header"))
-        self._id = (str(entry.path), prefix)
-
-    def decode_tile(self, ty: int, tx: int) -> np.ndarray:
-        """Tile (ty, tx), tile x tile (x C), decoded (no LRU)."""
-        T = self.tile
-        shape = (T, T) + self.shape[2:]
-        if self.lossy:
-            return self._decode_jpeg(ty, tx, shape)
-        off, n = (int(v) for v in self.index[ty, tx])
-        chunk = self.data[off:off + n]
-        raw = zlib.decompress(chunk) if self.codec == "zlib" else _zstd_decompressor().decompress(chunk)
-        return _unshuffle(raw, self.dtype, shape)
-
-    def _decode_jpeg(self, ty: int, tx: int, shape) -> np.ndarray:
-        import cv2
-
-        off, nbody, nres, flags = (int(v) for v in self.index[ty, tx])
-        body = self.data[off:off + nbody]
-        buf = np.frombuffer(self.header + body.tobytes(), np.uint8) if not flags & 1 else np.asarray(body)
-        q = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
-        if q is None or q.shape != shape:
-            raise TrainingError(f"{self.entry.path.name}: a damaged tile: delete the cache folder and train again")
-        # the same float32 operations, in the same order, as the encoder's check of the bound
-        d = q.astype(np.float32)
-        d *= self.scale[ty, tx]
-        d += self.lo[ty, tx]
-        if nres:
-            raw = _zstd_decompressor().decompress(self.data[off + nbody:off + nbody + nres])
-            r = np.frombuffer(raw, np.int16 if flags & 2 else np.int8).reshape(shape).astype(np.float32)
-            r *= self.step[ty, tx]
-            d += r
-        return d
-
-    def _tile(self, ty: int, tx: int) -> np.ndarray:
-        key = (self._id, ty, tx)
-        t = self.lru.get(key)
-        if t is None:
-            t = self.decode_tile(ty, tx)
-            t.flags.writeable = False
-            self.lru.put(key, t)
-        return t
-
-    def region(self, top: int, left: int, height: int, width: int) -> np.ndarray:
-        out = np.empty((height, width) + self.shape[2:], self.dtype)
-        if height <= 0 or width <= 0:
-            return out
-        T = self.tile
-        for ty in range(top // T, (top + height - 1) // T + 1):
-            r0, r1 = max(top, ty * T), min(top + height, (ty + 1) * T)
-            for tx in range(left // T, (left + width - 1) // T + 1):
-                c0, c1 = max(left, tx * T), min(left + width, (tx + 1) * T)
-                t = self._tile(ty, tx)
-                out[r0 - top:r1 - top, c0 - left:c1 - left] = t[r0 - ty * T:r1 - ty * T, c0 - tx * T:c1 - tx * T]
-        return out
-
-    def __getitem__(self, key) -> np.ndarray:
-        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
-        r0, r1, rs = rows.indices(self.shape[0])
-        c0, c1, cs = cols.indices(self.shape[1])
-        if rs != 1 or cs != 1:
-            raise IndexError("tiled cache arrays take plain slices")
-        return self.region(r0, c0, max(0, r1 - r0), max(0, c1 - c0))
-
-    def __array__(self, dtype=None, copy=None):
-        a = self.region(0, 0, self.shape[0], self.shape[1])
-        return a if dtype is None else a.astype(dtype)
 
 
 class DatasetCache:
