@@ -625,7 +625,17 @@ class MainWindow(QMainWindow):
     def event(self, event) -> bool:
         if event.type() == QEvent.Type.DeferredDelete:
             self._detach_editor()
+            self._drain_workers()
         return super().event(event)
+
+    def _drain_workers(self) -> None:
+        """Let the loaders' background tasks end before the window is destroyed: a thread
+        pool's C++ destructor waits for its tasks while this thread holds the interpreter
+        lock those tasks need (a deadlock seen in the suite). Waiting from Python releases
+        the lock while it waits."""
+        self.thumbnails.cancel()
+        for worker in (self.loader, self.label_masks, self.label_export, self.thumbnails):
+            worker.wait(10000)
 
     def _detach_editor(self) -> None:
         """The editor must not filter events of a view that is being destroyed."""
