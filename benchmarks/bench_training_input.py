@@ -41,7 +41,8 @@ def _pipeline_crops_per_s(cache, crop: int = 256, batch: int = 8, batches: int =
     return batches * batch / (time.perf_counter() - t0)
 
 
-def _model_crops_per_s(preset_name: str, crop: int = 256, batch: int = 8, steps: int = 3) -> float:
+def compiled_model(preset_name: str, crop: int = 256, batch: int = 8):
+    """A preset's model, compiled and traced on one random batch, with that batch."""
     from skysegui.ml.losses import make_loss, make_metrics
     from skysegui.ml.model import build_model, preset
 
@@ -51,6 +52,11 @@ def _model_crops_per_s(preset_name: str, crop: int = 256, batch: int = 8, steps:
     x = rng.random((batch, crop, crop, 3), dtype=np.float32)
     y = (rng.random((batch, crop, crop, 1)) > 0.5).astype(np.float32)
     model.train_on_batch(x, y)  # trace
+    return model, x, y
+
+
+def _model_crops_per_s(preset_name: str, crop: int = 256, batch: int = 8, steps: int = 3) -> float:
+    model, x, y = compiled_model(preset_name, crop, batch)
     t0 = time.perf_counter()
     for _ in range(steps):
         model.train_on_batch(x, y)

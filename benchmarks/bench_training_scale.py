@@ -27,6 +27,7 @@ import numpy as np
 
 from benchmarks._common import in_child
 from benchmarks._table import Row, peak_rss_mb
+from benchmarks.bench_training_input import compiled_model
 
 BENCH = "training_scale"
 TARGET_IMAGES, TARGET_WIDTH = 75, 8192  # the report's dataset
@@ -195,7 +196,7 @@ def _train_child(folder, steps, queue) -> None:
     model.fit(sampler.dataset(), steps_per_epoch=steps, epochs=1, verbose=0)
     train_peak = hwm_mb()
     del model
-    models = {name: _compiled(name) for name in ("cpu", "default")}
+    models = {name: compiled_model(name) for name in ("cpu", "default")}
     rates: dict[str, float] = {}
     for _ in range(2):
         for key, rate in (("pipeline", lambda: _pipeline_rate(sampler, 12)),
@@ -205,19 +206,6 @@ def _train_child(folder, steps, queue) -> None:
     macs = {name: count_macs(m[0], 256) for name, m in models.items()}
     _finish_child(queue, {"train_peak_mb": train_peak, "rates": rates, "macs": macs,
                           "resnet50_macs": _resnet50_macs()})
-
-
-def _compiled(preset_name: str, crop: int = 256, batch: int = 8):
-    from skysegui.ml.losses import make_loss, make_metrics
-    from skysegui.ml.model import build_model, preset
-
-    model = build_model(preset(preset_name, patch_size=crop))
-    model.compile("adam", loss=make_loss(), metrics=make_metrics())
-    rng = np.random.default_rng(0)
-    x = rng.random((batch, crop, crop, 3), dtype=np.float32)
-    y = (rng.random((batch, crop, crop, 1)) > 0.5).astype(np.float32)
-    model.train_on_batch(x, y)  # trace
-    return model, x, y
 
 
 def _model_rate(compiled, steps: int = 2) -> float:

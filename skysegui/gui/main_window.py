@@ -612,11 +612,7 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.save_tone(self.tone_panel.settings)
         self.settings.sync()
-        self.loader.wait(5000)
-        self.label_masks.wait(5000)
-        self.label_export.wait(5000)
-        self.thumbnails.cancel()
-        self.thumbnails.wait(10000)
+        self._drain_workers()
         self.session.autosave_timer.stop()
         self.session.close_project()  # the project's lock goes back
         self._detach_editor()  # closing the main window ends the program
@@ -629,13 +625,15 @@ class MainWindow(QMainWindow):
         return super().event(event)
 
     def _drain_workers(self) -> None:
-        """Let the loaders' background tasks end before the window is destroyed: a thread
+        """Let the loaders' background tasks end (on close, and before the window is
+        destroyed): a thread
         pool's C++ destructor waits for its tasks while this thread holds the interpreter
         lock those tasks need (a deadlock seen in the suite). Waiting from Python releases
         the lock while it waits."""
         self.thumbnails.cancel()
-        for worker in (self.loader, self.label_masks, self.label_export, self.thumbnails):
-            worker.wait(10000)
+        for worker in (self.loader, self.label_masks, self.label_export):
+            worker.wait(5000)
+        self.thumbnails.wait(10000)
 
     def _detach_editor(self) -> None:
         """The editor must not filter events of a view that is being destroyed."""

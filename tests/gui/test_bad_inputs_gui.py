@@ -22,22 +22,16 @@ from skysegui.gui.messages import open_error_boxes
 from skysegui.gui.panels.image_list import PATH_ROLE
 from skysegui.gui.settings import AppSettings, ini_settings
 from tests.e2e import _faults as F
+from tests.gui._window import Answers
 
 WAIT_MS = 30_000
 
 
-class Answers:
-    def __init__(self, **answers):
-        self.answers, self.asked = answers, []
-
-    def __call__(self, kind, text):
-        self.asked.append(kind)
-        return self.answers.get(kind, "discard")
 
 
 @pytest.fixture
 def answers():
-    return Answers()
+    return Answers("discard")
 
 
 @pytest.fixture

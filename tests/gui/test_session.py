@@ -19,6 +19,7 @@ from skysegui.gui.messages import open_error_boxes
 from skysegui.gui.session import AUTOSAVE_MS
 from skysegui.gui.settings import AppSettings, ini_settings
 from tests._city import city_project
+from tests.gui._window import Answers
 
 
 @pytest.fixture
@@ -27,15 +28,6 @@ def project(tmp_path, hdri_dir, label_studio_dir):
     return root
 
 
-class Answers:
-    """Answers the window's questions like a user would, and remembers what was asked."""
-
-    def __init__(self, **answers):
-        self.answers, self.asked = answers, []
-
-    def __call__(self, kind, text):
-        self.asked.append(kind)
-        return self.answers.get(kind, "cancel")
 
 
 def make_window(qtbot, tmp_path, answers) -> MainWindow:

@@ -15,18 +15,11 @@ from skysegui.core.synthetic import write_demo_project
 from skysegui.gui.editing.commands import EditCommand
 from skysegui.ml.data.cache import labels_fingerprint
 from skysegui.ml.model import PRESETS
-from tests.gui._window import make_window, open_and_wait
+from tests.gui._window import Answers, make_window, open_and_wait
 
 pytestmark = pytest.mark.slow
 
 
-class Answers:
-    def __init__(self, **answers):
-        self.answers, self.asked = answers, []
-
-    def __call__(self, kind, text):
-        self.asked.append(kind)
-        return self.answers.get(kind, "cancel")
 
 
 def _move_first_vertex(win, image_id, to) -> None:

@@ -29,15 +29,7 @@ from skysegui.core.project_lock import LOCK_NAME, read_lock
 from skysegui.gui.editing.commands import EditCommand
 from skysegui.gui.main_window import MainWindow
 from skysegui.gui.settings import AppSettings, ini_settings
-
-
-class Answers:
-    def __init__(self, **answers):
-        self.answers, self.asked = answers, []
-
-    def __call__(self, kind, text):
-        self.asked.append(kind)
-        return self.answers.get(kind, "cancel")
+from tests.gui._window import Answers
 
 
 @pytest.fixture
