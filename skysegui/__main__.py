@@ -2,4 +2,5 @@ import sys
 
 from skysegui.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a spawned child process imports this module too
+    sys.exit(main())

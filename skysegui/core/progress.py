@@ -16,10 +16,13 @@ ProgressFn = Callable[[int, int, str], None]
 
 
 class CancelToken:
-    """A thread-safe flag the GUI sets and a worker polls."""
+    """A thread-safe flag the GUI sets and a worker polls.
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    `event`: anything with set() and is_set(), e.g. a multiprocessing Event, so a run in a
+    child process reads the flag its parent sets."""
+
+    def __init__(self, event=None) -> None:
+        self._event = event if event is not None else threading.Event()
 
     def cancel(self) -> None:
         self._event.set()

@@ -1,7 +1,8 @@
 """Python's cyclic garbage collector runs on the GUI thread only, from a timer.
 
 Why: automatic collection runs in whichever thread happens to allocate, and TensorFlow's
-training and prediction threads allocate a lot. When such a collection frees a Qt wrapper
+prediction threads allocate a lot (training runs in a child process of its own,
+ml/train/child_process.py). When such a collection frees a Qt wrapper
 that was part of a reference cycle (a closed dialog, a menu, a finished worker), the C++
 QObject is destroyed in that worker thread: its destructor takes Qt's internal mutexes and
 then asks for the GIL, while the GUI thread, holding the GIL, waits for the same mutexes.
@@ -12,13 +13,13 @@ Collecting on the GUI thread destroys every QObject in the thread that owns it.
 Reference counting still frees most objects at once in every thread; only cycles wait for
 the timer. The generations are collected with the interpreter's own thresholds.
 
-Keeping the window smooth while a model trains (a pause of at most 50 ms):
+Keeping the window smooth while a model runs in a thread here (a pause of at most 50 ms):
 - the timer runs every 100 ms, so the young generations stay small (a young collection of
   the ~100,000 objects that 500 ms of model tracing allocates took 20-40 ms), and while a
   model thread runs both young generations are collected each time;
 - TensorFlow's own module objects are frozen out of every collection when it is imported
   (ml/tf_import.py);
-- while a training or prediction thread runs (hold_full_collections), no full collection
+- while a prediction thread runs (hold_full_collections), no full collection
   runs at all: it would walk the traced graph of the model, 150,000 objects and more, for
   100-200 ms, and find little, since that graph is alive until the run ends. The full
   collection the interpreter's rule asks for runs once the last such thread has ended,
@@ -32,7 +33,7 @@ import time
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, QTimer
 
-INTERVAL_MS = 100  # often enough that the young generations stay small during training
+INTERVAL_MS = 100  # often enough that the young generations stay small while a model runs
 
 
 class GuiThreadGarbageCollector(QObject):
@@ -80,7 +81,7 @@ class GuiThreadGarbageCollector(QObject):
         return found
 
     def hold_full_collections(self, thread: QThread) -> None:
-        """No full collection until `thread` (training or predicting) has finished."""
+        """No full collection until `thread` (a model's worker) has finished."""
         self._holds += 1
         thread.finished.connect(self._release, Qt.ConnectionType.QueuedConnection)
 

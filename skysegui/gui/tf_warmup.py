@@ -1,10 +1,11 @@
 """Load TensorFlow in the background a moment after the window opens.
 
 Why: loading TensorFlow's native libraries holds the interpreter lock for 0.3-0.6 s at a
-time (measured: the GUI thread's longest pause at the start of a training run was 570 ms,
-all of it the import). Done while the user is still looking at the first panorama, that
-pause does not land in the middle of a run, a drag or a progress bar, and the first
-training run or prediction starts sooner. The real program does it (app.run_app); set
+time (measured: the GUI thread's longest pause at the start of the first prediction was
+about 570 ms, all of it the import). Done while the user is still looking at the first
+panorama, that pause does not land in the middle of a drag or a progress bar, and the
+first prediction starts sooner. (Training runs in a child process with its own
+TensorFlow: ml/train/child_process.py.) The real program does it (app.run_app); set
 SKYSEGUI_TF_WARMUP=0 to keep TensorFlow unloaded until it is needed (about 400 MB less
 memory for someone who only views and labels).
 """

@@ -100,7 +100,7 @@ def test_no_full_collection_while_a_model_thread_runs_then_one_after(qapp, qtbot
     gc.callbacks.append(record)
     thread = QThread()
     try:
-        collector.hold_full_collections(thread)  # what the training and prediction workers do
+        collector.hold_full_collections(thread)  # what a prediction worker does
         thread.start()
         assert collector.holding
         _ready_for_a_full_collection(collector)

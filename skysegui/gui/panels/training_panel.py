@@ -1,7 +1,7 @@
 """The training panel: main settings, Start/Cancel, live loss and IoU curves, throughput, ETA.
 
 A standalone widget: give it a project (set_project) or a dataset cache (set_data). It runs
-the Trainer in a TrainWorker thread and emits `model_ready(Path)` with the new model folder
+the Trainer in a child process (relayed by a TrainWorker thread) and emits `model_ready(Path)` with the new model folder
 when training ends (also after a cancel, which keeps what was learnt). At every epoch's end
 the curves take that epoch's record from the Trainer: the row it wrote to the model's
 curves.csv and TensorBoard logs (skysegui/ml/train/curves.py).
@@ -238,7 +238,7 @@ class TrainingPanel(QWidget):
 
     # -- run --------------------------------------------------------------------------
     def start(self, config=None) -> None:
-        """Start training with `config` (default: the panel's settings) in a worker thread."""
+        """Start training with `config` (default: the panel's settings) in a child process."""
         if self._data is None or self.running:
             return
         config = config or self.config()

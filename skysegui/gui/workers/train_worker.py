@@ -1,19 +1,18 @@
-"""Runs a Trainer on its own QThread; the GUI thread only receives queued signals.
+"""Relays a training run in a child process (ml.train.child_process) to the window.
 
-TensorFlow is imported inside the thread (by the Trainer), so the window never waits for
-it. Cancel sets the Trainer's CancelToken: training stops after the current batch and the
-model trained so far is saved, so `finished` still brings a loadable model folder.
+The run itself never executes in the window's process: a run in a thread here shared the
+interpreter lock with the GUI thread and froze it while graphs were built (issue 15). This
+worker lives on a QThread of its own, starts the child, and turns its pipe's messages into
+queued signals, so the GUI thread only ever handles small objects. Cancel sets the
+child's cancel flag: training stops after the current batch and the model trained so far
+is saved, so `finished` still brings a loadable model folder.
 """
 
 from __future__ import annotations
 
-import traceback
-
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 
-from skysegui.core.errors import CancelledError, SkysegError
-from skysegui.core.progress import CancelToken
-from skysegui.gui.gui_thread_gc import install_gui_thread_gc
+from skysegui.ml.train.child_process import TrainingProcess
 
 
 class TrainWorker(QObject):
@@ -25,40 +24,28 @@ class TrainWorker(QObject):
 
     def __init__(self, config, data, out_dir=None, resume: bool = False) -> None:
         super().__init__()
-        self.config = config
-        self.data = data
-        self.out_dir = out_dir
-        self.resume = resume
-        self.token = CancelToken()
+        self._process = TrainingProcess(config, data, out_dir, resume)
+        self._emit = {"progress": self.progress.emit, "status": self.status.emit,
+                      "finished": self.finished.emit, "failed": self.failed.emit}
 
     def cancel(self) -> None:
-        self.token.cancel()
+        self._process.cancel()
         self.status.emit("cancelling after this batch...")
+
+    def kill(self) -> None:
+        """End the run now (the window is closing and it did not stop in time)."""
+        self._process.kill()
 
     def run(self) -> None:
         try:
-            from skysegui.ml.train import Trainer
-
-            self.status.emit("preparing the dataset and the model...")
-
-            def on_progress(done, total, message):
-                self.status.emit(message)
-
-            from skysegui.ml.train.graph_release import release_run_graphs
-
-            trainer = Trainer(self.config, self.data, self.out_dir, progress=on_progress,
-                              cancel=self.token, listener=self.progress.emit, resume=self.resume)
-            with release_run_graphs():  # the window trains many runs in one process
-                result = trainer.run()
-            del trainer
-            self.finished.emit(result)
-        except CancelledError:
-            self.failed.emit("training cancelled before the first batch: no model was saved")
-        except SkysegError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # a bug: keep the window alive, show one line, log the trace
-            traceback.print_exc()
-            self.failed.emit(f"unexpected {type(exc).__name__}: {exc}")
+            self.status.emit("starting the training process...")
+            try:
+                self._process.start()
+            except Exception as exc:  # no process could start (resources, a broken install)
+                self.failed.emit(f"cannot start the training process: {exc}")
+                return
+            for kind, payload in self._process.messages():
+                self._emit[kind](payload)
         finally:
             self.stopped.emit()
 
@@ -66,9 +53,6 @@ class TrainWorker(QObject):
 def start_worker(worker: TrainWorker) -> QThread:
     """Move `worker` to a new QThread and start it; the thread ends when the worker stops."""
     thread = QThread()
-    # no Qt object may be garbage-collected in the training thread, and no full collection
-    # may walk the model's graph while it trains (see gui_thread_gc.py)
-    install_gui_thread_gc().hold_full_collections(thread)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     # direct: quit() is thread-safe, and the GUI thread may be blocked in thread.wait()
