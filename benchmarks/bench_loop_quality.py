@@ -75,6 +75,16 @@ def train(project, name: str, budget_min: float | None, start: Path | None = Non
     return result.model_dir, time.perf_counter() - t0, result
 
 
+def split_of(model_dir: Path) -> dict[str, list[str]]:
+    """The images the model trained on and those that only validated it (from its card):
+    a labelled image that the split put in validation was never trained on, so it is not
+    scored as "trained on"."""
+    from skysegui.ml.model import read_card
+
+    dataset = read_card(model_dir).dataset
+    return {"trained_on": list(dataset.get("train_images", [])), "validated_on": list(dataset.get("val_images", []))}
+
+
 def evaluate_fold(model_dir: Path, reals, held: list[str]) -> dict[str, dict]:
     from skysegui.ml.model import load_model
     from skysegui.ml.predict import Predictor
@@ -105,7 +115,7 @@ def builtin_round(project, full, reals, ft_min: float) -> dict | None:
     model_dir, seconds, result = train(project, "builtin-round", ft_min, start=builtin_start_model())
     after = evaluate_fold(model_dir, reals, held)
     return {"held": held, "before": before, "after": after, "seconds": seconds, "epochs": result.epochs_done,
-            "summary": result.summary}
+            "summary": result.summary, **split_of(model_dir)}
 
 
 def run() -> list[Row]:
@@ -136,7 +146,8 @@ def run() -> list[Row]:
             model_dir, seconds, result = train(project, f"fold{k}", budget_min)
             scores = evaluate_fold(model_dir, reals, held)
             fold = {"held": held, "seconds": seconds, "summary": result.summary,
-                    "verdict": result.verdict, "epochs": result.epochs_done, "scores": scores}
+                    "verdict": result.verdict, "epochs": result.epochs_done, "scores": scores,
+                    **split_of(model_dir)}
             if base is not None:
                 ft_dir, ft_s, _ = train(project, f"fold{k}-finetuned", ft_min, start=base)
                 fold["finetune_seconds"] = ft_s
@@ -181,11 +192,30 @@ def builtin_rows(r: dict | None) -> list[Row]:
         f_before = 100 * float(np.mean([before[n]["false_sky"] for n in indoor]))
         out.append(Row(BENCH, f"one round from the built-in model: held-out interiors false sky ({len(indoor)})",
                        f_after, "%", baseline=f"before {f_before:.2f} %", target="<= 5 %", ok=f_after <= 5.0))
-    trained = [s for n, s in after.items() if n not in held and s["has_sky"]]
-    if trained:
-        t = float(np.mean([s["iou"] for s in trained]))
-        out.append(Row(BENCH, f"one round from the built-in model: trained-on sky mean IoU ({len(trained)})", t, "",
-                       target=">= 0.90", ok=t >= 0.90))
+    for n in (n for n in r["validated_on"] if n in after):
+        s = after[n]
+        out.append(Row(BENCH, f"one round from the built-in model: {n}, validation only (never trained on)",
+                       s["iou"] if s["has_sky"] else 100 * s["false_sky"], "" if s["has_sky"] else "% false sky",
+                       baseline=f"all sky {s['all_sky_iou']:.3f}" if s["has_sky"] else ""))
+    trained = [after[n] for n in r["trained_on"] if n in after]
+    out += trained_rows("one round from the built-in model: trained on", trained)
+    return out
+
+
+def trained_rows(what: str, trained: list[dict]) -> list[Row]:
+    """The real panoramas a model trained on: sky IoU (target 0.90) and false sky indoors."""
+    sky = [s for s in trained if s["has_sky"]]
+    indoor = [s for s in trained if not s["has_sky"]]
+    out = []
+    if sky:
+        t = float(np.mean([s["iou"] for s in sky]))
+        out.append(Row(BENCH, f"{what}, real sky panoramas: mean IoU ({len(sky)})", t, "",
+                       baseline=f"all sky {np.mean([s['all_sky_iou'] for s in sky]):.2f}", target=">= 0.90",
+                       ok=t >= 0.90))
+    if indoor:
+        f = 100 * float(np.mean([s["false_sky"] for s in indoor]))
+        out.append(Row(BENCH, f"{what}, real interiors: mean false sky ({len(indoor)})", f, "%",
+                       target="<= 5 %", ok=f <= 5.0))
     return out
 
 
@@ -210,7 +240,7 @@ def rows(results: dict) -> list[Row]:
             f = fold.get("finetune_scores", {}).get(name)
             if f is not None:
                 (ft_sky if f["has_sky"] else ft_indoor).append(f)
-        trained += [s for n, s in fold["scores"].items() if n not in fold["held"] and s["has_sky"]]
+        trained += [fold["scores"][n] for n in fold["trained_on"] if n in fold["scores"]]
     budget = results["budget_min"]
     secs = [f["seconds"] for f in results["folds"]]
 
@@ -224,9 +254,7 @@ def rows(results: dict) -> list[Row]:
     out.append(Row(BENCH, f"held out, no sky: mean false sky ({len(held_indoor)} images)",
                    100 * mean(held_indoor, "false_sky"), "%", target="<= 5 %",
                    ok=mean(held_indoor, "false_sky") <= 0.05))
-    out.append(Row(BENCH, "trained on, sky: mean IoU", mean(trained, "iou"), "",
-                   baseline=f"all sky {mean(trained, 'all_sky_iou'):.2f}", target=">= 0.90",
-                   ok=mean(trained, "iou") >= 0.90))
+    out += trained_rows("from scratch, trained on", trained)
     out.append(Row(BENCH, f"training time per fold (budget {budget:g} min)", float(np.mean(secs)) / 60, "min",
                    target="<= 30 min", ok=max(secs) <= 1800))
     if ft_sky or ft_indoor:

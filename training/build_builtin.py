@@ -200,8 +200,8 @@ def compact_difference(full, compact, pixels) -> float:
 
     from skysegui.ml.predict import Predictor
 
-    a = Predictor(full).predict(pixels, mode="fast").prob
-    b = Predictor(compact).predict(pixels, mode="fast").prob
+    a = Predictor(full, snap=False).predict(pixels, mode="fast").prob  # the networks, compared
+    b = Predictor(compact, snap=False).predict(pixels, mode="fast").prob
     return float(np.abs(a - b).max())
 
 

@@ -226,15 +226,21 @@ def auto_sky(
     upper = el > 0
     threshold = _otsu(L[upper])
     seeds = _seeds(L, el, grad, threshold)
+    sure_sky = None
     if prior is not None:
-        seeds = _with_prior(seeds, _prior_at(prior, ww, wh, pad), el)
+        p = _prior_at(prior, ww, wh, pad)
+        seeds = _with_prior(seeds, p, el)
+        sure_sky = p >= PRIOR_SURE
     check(cancel)
     report(progress, 2, STEPS, "auto sky: graph cut")
     image8 = _tonemapped8(rgb, L, upper)
     sky = _grabcut(image8, seeds)
     sky &= _connected_to_sky_seeds(sky, seeds == cv2.GC_FGD)
     check(cancel)
-    sky &= ~_foliage(sky, grad, ww)
+    foliage = _foliage(sky, grad, ww)
+    if sure_sky is not None:  # a model that is sure it sees sky knows clouds from leaves
+        foliage &= ~sure_sky
+    sky &= ~foliage
     if not scene.outdoors:
         sky &= _window_sky(L, blue)
     report(progress, 3, STEPS, "auto sky: soft edge")

@@ -15,6 +15,9 @@ Modes:
   report   the pipeline report's method, kept as a baseline: non-overlapping patches of
            the model's patch size, put back side by side (seams at every patch border).
 
+In quality and fast modes the mask is then snapped to the image's own edges (ml/snap.py:
+the model's probability as the prior of auto sky's graph cut), unless `snap=False`.
+
 Tiles are cut and converted to network input one batch at a time, so an 8K panorama
 never exists as a float32 network-input copy; the batch size follows free memory.
 """
@@ -188,6 +191,7 @@ class Predictor:
         use_crf: bool = False,
         threshold: float = 0.5,
         batch_size: int | None = None,
+        snap: bool = True,
     ) -> None:
         from skysegui.ml.model import fixed_input_size, size_multiple
 
@@ -226,6 +230,7 @@ class Predictor:
         self.use_crf = use_crf
         self.threshold = threshold
         self.batch_size = batch_size
+        self.snap = snap  # quality and fast modes: the mask's edge on the image's (ml/snap.py)
         self._to_input = input_function(self.card.input_transform)
 
     # --- public -----------------------------------------------------------------
@@ -249,6 +254,12 @@ class Predictor:
             prob = self.predict_fast(pixels, is_hdr, progress, cancel)
         else:
             prob = self.predict_report(pixels, progress, cancel)
+        if self.snap and mode != "report":  # report: the pipeline report's patches, as they were
+            from skysegui.ml.snap import snap_to_edges
+
+            check(cancel)
+            report(progress, 1, 1, "snapping the mask to the image's edges")
+            prob = snap_to_edges(pixels, prob, is_hdr, cancel)
         return Prediction.from_prob(
             prob, self.threshold, mode=mode, seconds=time.perf_counter() - t0
         )

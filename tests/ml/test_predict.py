@@ -71,9 +71,12 @@ def trained_model(panorama):
 
 
 def _predictor(loaded, **kw):
+    """The network's own masks: these tests are about tiling, seams and scale (snapping to
+    the image's edges is tested in test_snap.py and below)."""
     from skysegui.ml.predict import Predictor
 
     kw.setdefault("tile", 64)
+    kw.setdefault("snap", False)
     return Predictor(loaded, **kw)
 
 
@@ -291,6 +294,21 @@ def test_dense_crf_is_optional():
 def test_trained_model_finds_the_sky(trained_model, panorama):
     pred = _predictor(trained_model, tile=128, overlap=0.25).predict(panorama.pixels)
     assert iou(pred.mask, panorama.sky) > 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["quality", "fast"])
+def test_the_users_predictions_are_snapped_to_the_edges_the_reports_are_not(trained_model, panorama, mode):
+    from skysegui.ml.predict import Predictor
+    from skysegui.ml.snap import snap_to_edges
+
+    network = _predictor(trained_model, tile=128).predict(panorama.pixels, mode=mode).prob
+    users = Predictor(trained_model, tile=128)  # the defaults of the window and the CLI
+    snapped = users.predict(panorama.pixels, mode=mode)
+    np.testing.assert_allclose(snapped.prob, snap_to_edges(panorama.pixels, network), atol=1e-6)
+    assert iou(snapped.mask, panorama.sky) >= iou((network >= 0.5).astype(np.uint8), panorama.sky) - 0.01
+    report = _predictor(trained_model, tile=128).predict(panorama.pixels, mode="report").prob
+    np.testing.assert_array_equal(users.predict(panorama.pixels, mode="report").prob, report)
 
 
 @pytest.mark.slow

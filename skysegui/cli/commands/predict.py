@@ -49,6 +49,8 @@ def register(subparsers) -> None:
     p.add_argument("--fast-size", type=int, default=1024, metavar="PX",
                    help="fast mode: long side of the reduced image (default 1024)")
     p.add_argument("--crf", action="store_true", help="fast mode: dense CRF refinement if pydensecrf is installed")
+    p.add_argument("--no-snap", dest="snap", action="store_false",
+                   help="keep the network's mask edge as it is (default: snapped to the image's edges)")
     p.add_argument("--threshold", type=float, default=0.5, help="probability threshold of the mask (default 0.5)")
     p.add_argument("--prob-format", choices=("png16", "tiff"), default="png16",
                    help="probability file: 16-bit PNG or float32 TIFF")
@@ -179,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
             fast_long_side=args.fast_size,
             use_crf=args.crf,
             threshold=args.threshold,
+            snap=args.snap,
         )
         mode = args.mode
     failures = 0

@@ -87,6 +87,10 @@ class PredictionPanel(QWidget):
         self.mode_combo = QComboBox()
         for key, text in MODES:
             self.mode_combo.addItem(text, key)
+        self.snap_box = QCheckBox("Snap to image edges")
+        self.snap_box.setChecked(True)
+        self.snap_box.setToolTip("Move the model's mask edge onto the panorama's own edges (a crisp skyline; "
+                                 "about a second more per image). Off: the network's mask as it is.")
         self.predict_current_button = QPushButton("Predict image")
         self.predict_current_button.setToolTip("Predict the image shown in the viewer")
         self.predict_all_button = QPushButton("Predict all")
@@ -113,6 +117,7 @@ class PredictionPanel(QWidget):
         form.addRow("", self.model_combo)
         form.addRow("", self.model_info)
         form.addRow("Method", self.mode_combo)
+        form.addRow("", self.snap_box)
         buttons = QHBoxLayout()
         buttons.addWidget(self.predict_current_button)
         buttons.addWidget(self.predict_all_button)
@@ -270,7 +275,7 @@ class PredictionPanel(QWidget):
             mode=self.mode,
             out_dir=self._out_dir,
             loaded=self._loaded,
-            options=dict(self.predictor_options),
+            options={"snap": self.snap_box.isChecked(), **self.predictor_options},
         )
         self._run(job)
         self.status_label.setText("Loading the model…" if self._loaded is None else "Starting…")
