@@ -180,6 +180,8 @@ def builtin_rows(r: dict | None) -> list[Row]:
     for n in sky:
         out.append(Row(BENCH, f"one round from the built-in model: held out {n} IoU", after[n]["iou"], "",
                        baseline=f"built-in model {before[n]['iou']:.3f}"))
+        out.append(Row(BENCH, f"one round from the built-in model: held out {n} boundary F (2 px)",
+                       after[n]["boundary_f"], "", baseline=f"built-in model {before[n]['boundary_f']:.3f}"))
     if sky:
         m_after = float(np.mean([after[n]["iou"] for n in sky]))
         m_before = float(np.mean([before[n]["iou"] for n in sky]))
