@@ -72,4 +72,5 @@ def default_train_config(gpu: bool | None = None):
     d = run_defaults(gpu)
     return TrainConfig(model=preset(d.preset), epochs=d.epochs, steps_per_epoch=d.steps_per_epoch,
                        batch_size=d.batch_size, learning_rate=d.learning_rate,
-                       time_budget_min=d.time_budget_min)
+                       time_budget_min=d.time_budget_min,
+                       split="region")  # every image trains; a sector of each validates

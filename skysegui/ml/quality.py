@@ -19,6 +19,19 @@ MARGIN = 0.05
 # Inference-mode IoU of one batch this far below its training-mode IoU: unstable.
 MODE_GAP = 0.25
 OK, TRIVIAL, UNSTABLE = "ok", "trivial", "unstable"
+# A truth value that is not scored: validation crops of a region split mark the pixels
+# outside the image's validation band with it (they may have been trained on).
+IGNORED = 255.0
+
+
+def scored_pixels(prob, truth) -> tuple[np.ndarray, np.ndarray]:
+    """(prob, truth) of the pixels that count: all of them unless some truth is IGNORED
+    (or NaN), then the rest, flattened."""
+    p, t = np.asarray(prob), np.asarray(truth)
+    keep = t <= 1.0  # False for IGNORED and NaN
+    if keep.all():
+        return p, t
+    return np.broadcast_to(p, keep.shape)[keep], t[keep]
 
 
 @dataclass(frozen=True)
@@ -41,9 +54,10 @@ def _iou(tp: int, fp: int, fn: int) -> float:
 
 
 def pooled_scores(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> PooledScores:
-    """Sky / ground / mean IoU of probabilities against 0/1 truth, over every pixel."""
-    p = np.asarray(prob) >= threshold
-    t = np.asarray(truth) > 0.5
+    """Sky / ground / mean IoU of probabilities against 0/1 truth, over every scored pixel."""
+    prob, truth = scored_pixels(prob, truth)
+    p = prob >= threshold
+    t = truth > 0.5
     n = max(1, p.size)
     tp = int(np.count_nonzero(p & t))
     fp = int(np.count_nonzero(p & ~t))
@@ -55,8 +69,8 @@ def pooled_scores(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -
 
 
 def trivial_baselines(truth: np.ndarray) -> dict[str, PooledScores]:
-    """What the all-sky and no-sky masks score on the same pixels."""
-    t = np.asarray(truth)
+    """What the all-sky and no-sky masks score on the same pixels (IGNORED ones skipped)."""
+    t = scored_pixels(truth, truth)[1]
     return {"all_sky": pooled_scores(np.ones(t.shape, np.float32), t),
             "no_sky": pooled_scores(np.zeros(t.shape, np.float32), t)}
 

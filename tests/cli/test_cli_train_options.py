@@ -23,6 +23,13 @@ def test_patch_and_learning_rate_override_the_config():
     assert config.learning_rate == 0.01
 
 
+def test_the_region_split_is_the_default_and_split_chooses_another():
+    assert train_command.build_config(_parse("--project", "x")).split == "region"
+    for name in ("cpu-laptop", "gpu-server"):  # the shipped configs the defaults mirror
+        assert train_command.build_config(_parse("--project", "x", "--config", name)).split == "region"
+    assert train_command.build_config(_parse("--project", "x", "--split", "image")).split == "image"
+
+
 def test_a_patch_size_the_network_cannot_take_is_one_error_line(tmp_path, capsys):
     project = write_demo_project(tmp_path / "p", count=2, width=64, height=32, labelled=1)
     code = main(["train", "--project", str(project.root), "--preset", "tiny", "--patch", "100"])

@@ -122,7 +122,9 @@ def test_a_model_that_has_not_learnt_is_named_and_not_counted_as_learnt(day_cach
 def test_fine_tuning_starts_from_the_saved_weights(learnt, day_cache, tmp_path):
     out, first = learnt
     saved = first.metrics["val_miou"]
-    vx, vy = validation_crops(day_cache, load_model(out).card.dataset["val_images"], 64, 8)
+    dataset = load_model(out).card.dataset  # the region split's bands, as the trainer scored them
+    bands = {n: tuple(b) for n, b in dataset["val_regions"].items()}
+    vx, vy = validation_crops(day_cache, dataset["val_images"], 64, 8, bands=bands)
     tuned = Trainer(_tiny(epochs=1, steps_per_epoch=2, learning_rate=1e-5, init_from=str(out)),
                     day_cache, tmp_path / "tuned").run()
     scratch = Trainer(_tiny(epochs=1, steps_per_epoch=2, learning_rate=1e-5), day_cache,

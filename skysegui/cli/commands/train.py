@@ -13,8 +13,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a sky segmentation model on a project's labels",
-        description="Train on the project's labelled images (split by image; real panoramas are "
-        "validated on real ones). The model lands in <project>/models/<name>/ (the best epoch by "
+        description="Train on the project's labelled images. Every labelled image is trained on, "
+        "and a longitude sector of each (25 %, --split region, the default) that no training crop "
+        "touches validates; --split image holds whole images out instead (real panoramas validated "
+        "on real ones). The model lands in <project>/models/<name>/ (the best epoch by "
         "validation mean IoU; last/ holds the last epoch for --resume). Without --config the "
         "defaults fit this machine (CPU: the cpu preset for 10 minutes; GPU: the report's "
         "network for 30) and the run starts from the project's newest working model of the "
@@ -37,6 +39,9 @@ def register(subparsers) -> None:
     p.add_argument("--patch", type=int, metavar="PX",
                    help="crop size in pixels (a multiple of 32; 48 for PSPNet); default 256 HDR, 512 LDR")
     p.add_argument("--learning-rate", type=float, metavar="LR", help="initial learning rate")
+    p.add_argument("--split", choices=("region", "image", "patch"),
+                   help="validation split: region (default: a sector of every image, the rest trains), "
+                   "image (whole images held out) or patch (leaks; only to compare with the report)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), help="tf.distribute strategy")
     p.add_argument("--budget", type=float, metavar="MIN",
                    help="stop after the epoch that reaches this many minutes (0: epochs x steps decide)")
@@ -68,7 +73,7 @@ def build_config(args: argparse.Namespace):
         config.model = dataclasses.replace(base, **keep)
     for attr, value in (("name", args.name), ("epochs", args.epochs), ("steps_per_epoch", args.steps),
                         ("batch_size", args.batch_size), ("strategy", args.strategy),
-                        ("learning_rate", args.learning_rate),
+                        ("learning_rate", args.learning_rate), ("split", getattr(args, "split", None)),
                         ("time_budget_min", getattr(args, "budget", None))):
         if value is not None:
             setattr(config, attr, value)

@@ -84,6 +84,8 @@ class TrainingPanel(QWidget):
         self.schedule = QComboBox()
         self.schedule.addItems(["cosine", "plateau", "constant"])
         self.val_fraction = QDoubleSpinBox(decimals=2, minimum=0.0, maximum=0.9, singleStep=0.05, value=0.25)
+        self.val_fraction.setToolTip("share of each panorama's width held out for validation: a longitude "
+                                     "sector that is never trained on (every image is still trained on)")
         self.mixed = QCheckBox("mixed precision (GPU)")
         self.name = QLineEdit()
         self.name.setPlaceholderText("automatic (date-arch-backbone)")

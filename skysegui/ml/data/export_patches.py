@@ -25,7 +25,10 @@ from skysegui.core.atomicio import atomic_write
 from skysegui.core.errors import ExportError
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
 from skysegui.ml.data.cache import LabelledSource
-from skysegui.ml.data.split import SPLITS, split_by_image, split_indices
+from skysegui.ml.data.split import split_by_image, split_indices
+
+# the report's folders hold whole patches: a region split would cut them, so not here
+EXPORT_SPLITS = ("image", "patch")
 
 log = logging.getLogger(__name__)
 PATCH_FOLDERS = ("X_train/train", "Y_train/train", "X_val/val", "Y_val/val")
@@ -86,7 +89,7 @@ def export_patches(
 
     The four patch folders must be empty; with `overwrite` the patches an earlier export
     left there (N.tif, N.png) are deleted first, and any other file still stops it."""
-    if split not in SPLITS:
+    if split not in EXPORT_SPLITS:
         raise ExportError(f"unknown split {split!r}: use 'image' or 'patch'")
     if size <= 0 or stride <= 0:
         raise ExportError("patch size and stride must be positive")

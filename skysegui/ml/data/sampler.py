@@ -3,7 +3,9 @@
 Crops are read from the memory-mapped cache (only the tiles a crop touches are decoded), wrap
 around the 360-degree seam horizontally (the panorama roll), can be balanced so that a
 chosen share of them cross a sky edge, and are augmented on the fly. Everything is seeded.
-Validation uses a fixed, deterministic set of non-overlapping crops.
+With a region split (SamplerConfig.bands) no training crop touches its image's validation
+band. Validation uses a fixed, deterministic set of non-overlapping crops: the grid of
+whole validation images, or crops over each band with the pixels outside it ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from skysegui.core.errors import TrainingError
 from skysegui.ml.augment import AugmentConfig, augment
 from skysegui.ml.data.cache import COARSE_BLOCK, DatasetCache
+from skysegui.ml.quality import IGNORED
 
 
 @dataclass
@@ -25,6 +28,40 @@ class SamplerConfig:
     edge_fraction: float | None = 0.5  # share of crops across a sky edge; None: uniform
     augment: AugmentConfig = field(default_factory=AugmentConfig.none)
     seed: int = 0
+    # region split: {image name: (left column, width)} of its validation band, never cropped
+    # for training (plain data: the config is pickled to worker processes)
+    bands: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def crop_starts(width: int, size: int, band: tuple[int, int] | None, roll: bool) -> list[tuple[int, int]]:
+    """The left columns a training crop may start at, as (first, count) runs (mod width).
+
+    Without a band: any column with roll, else those whose crop stays inside the image.
+    With one: the crop lies in the arc outside the band; without roll it also keeps off
+    the seam, unless no such place exists (then it wraps: the panorama is continuous).
+    """
+    if band is None:
+        return [(0, width)] if roll else [(0, width - size + 1)]
+    left, bw = band
+    start = (left + bw) % width
+    arc = [(start, width - bw - size + 1)]
+    if roll:
+        return arc
+    if left + bw > width:  # the band wraps: the arc between its ends stays off the seam
+        return arc
+    runs = [(0, left - size + 1), (left + bw, width - left - bw - size + 1)]
+    runs = [r for r in runs if r[1] > 0]
+    return runs or arc
+
+
+def _draw(rng: np.random.Generator, runs: list[tuple[int, int]], width: int) -> int:
+    """A uniform choice among the columns of `runs` (one draw, whatever the runs)."""
+    k = int(rng.integers(0, sum(n for _, n in runs)))
+    for first, n in runs:
+        if k < n:
+            return (first + k) % width
+        k -= n
+    raise AssertionError("unreachable")
 
 
 def read_crop(x: np.ndarray, y: np.ndarray, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +99,7 @@ class CropSampler:
         self.cache = cache
         self.config = config
         self.transform = cache.input_transform
+        self.starts: dict[int, list[tuple[int, int]]] = {}
         for i in self.indices:
             e = cache.entries[i]
             if e.height < config.crop or (e.width < config.crop):
@@ -69,6 +107,11 @@ class CropSampler:
                     f"{e.name} is {e.width}x{e.height}, smaller than the {config.crop} px crops: "
                     "choose a smaller patch size"
                 )
+            band = config.bands.get(e.name)
+            if band is not None and e.width - band[1] < config.crop:
+                raise TrainingError(f"{e.name}: its validation band leaves no room for a "
+                                    f"{config.crop} px training crop")
+            self.starts[i] = crop_starts(e.width, config.crop, band, config.augment.roll)
         weights = np.array([cache.entries[i].height * cache.entries[i].width for i in self.indices], float)
         self.weights = weights / weights.sum()
 
@@ -83,7 +126,7 @@ class CropSampler:
             want_edge = self.config.edge_fraction is not None and rng.random() < self.config.edge_fraction
             for _ in range(20 if want_edge else 1):
                 top = int(rng.integers(0, h - size + 1))
-                left = int(rng.integers(0, w)) if cfg.roll else int(rng.integers(0, w - size + 1))
+                left = _draw(rng, self.starts[i], w)
                 if not want_edge or crosses_edge(coarse, top, left, size):
                     break
             xc, yc = read_crop(x, y, top, left, size)
@@ -326,12 +369,16 @@ def _stacked(crops: Iterator, batch: int, size: int) -> Iterator[tuple[np.ndarra
 
 
 def validation_crops(
-    cache: DatasetCache, names: Sequence[str], size: int, max_per_image: int = 32, seed: int = 0
+    cache: DatasetCache, names: Sequence[str], size: int, max_per_image: int = 32, seed: int = 0,
+    bands: dict[str, tuple[int, int]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A fixed set of non-overlapping crops of the validation images (no augmentation).
+    """A fixed set of crops of the validation images (no augmentation).
 
-    Each image gives its grid of size x size crops; if there are more than
-    `max_per_image`, a seeded choice of them is kept.
+    Without `bands`, each image gives its grid of non-overlapping size x size crops. With
+    them (the region split), each image of `names` gives the crops that cover its band,
+    and every pixel outside the band (or scored by an earlier crop) is IGNORED in the
+    truth, so only band pixels are scored. If an image gives more than `max_per_image`
+    crops, a seeded choice of them is kept.
     """
     index = {n: i for i, n in enumerate(cache.names)}
     xs, ys = [], []
@@ -339,14 +386,47 @@ def validation_crops(
     for name in names:
         x, y, _ = cache.arrays(index[name])
         h, w = y.shape
-        cells = [(t, lft) for t in range(0, h - size + 1, size) for lft in range(0, w - size + 1, size)]
+        if bands is None:
+            cells = [(t, lft, None) for t in range(0, h - size + 1, size) for lft in range(0, w - size + 1, size)]
+        else:
+            cells = _band_cells(h, w, size, bands[name])
         if len(cells) > max_per_image:
             keep = rng.choice(len(cells), max_per_image, replace=False)
             cells = [cells[k] for k in sorted(keep)]
-        for t, lft in cells:
+        for t, lft, scored in cells:
             xc, yc = read_crop(x, y, t, lft, size)
+            yc = yc.astype(np.float32)
+            if scored is not None:
+                (r0, r1), (c0, c1) = scored
+                keep_mask = np.zeros(yc.shape, bool)
+                keep_mask[r0:r1, c0:c1] = True
+                yc[~keep_mask] = IGNORED
             xs.append(xc)
-            ys.append(yc[..., None].astype(np.float32))
+            ys.append(yc[..., None])
     if not xs:
         return np.zeros((0, size, size, 3), np.float32), np.zeros((0, size, size, 1), np.float32)
     return np.stack(xs), np.stack(ys)
+
+
+def _spans(length: int, size: int, offset: int = 0) -> list[tuple[int, int, int]]:
+    """(crop start, first scored, end scored) in crop coordinates covering [offset, offset +
+    length) once: a crop centred on a span shorter than `size`, else tiles, the last one
+    flush with the end and scoring only what the others left."""
+    if length <= size:
+        start = offset + length // 2 - size // 2
+        return [(start, offset - start, offset - start + length)]
+    starts = list(range(offset, offset + length - size, size)) + [offset + length - size]
+    out, done = [], offset
+    for s in starts:
+        out.append((s, done - s, size))
+        done = s + size
+    return out
+
+
+def _band_cells(h: int, w: int, size: int, band: tuple[int, int]) -> list:
+    """(top, left, ((rows scored), (columns scored))) crops covering a band of all rows."""
+    if h < size:
+        return []
+    left, width = band
+    return [(t, c % w, ((r0, r1), (c0, c1)))
+            for t, r0, r1 in _spans(h, size) for c, c0, c1 in _spans(width, size, left)]

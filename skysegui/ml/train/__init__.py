@@ -31,7 +31,7 @@ from skysegui.core.progress import CancelToken, ProgressFn
 from skysegui.ml.augment import AugmentConfig
 from skysegui.ml.data.cache import DEFAULT_CODEC, DatasetCache, project_cache
 from skysegui.ml.data.sampler import CropSampler, SamplerConfig, validation_crops
-from skysegui.ml.data.split import SPLITS, split_by_image
+from skysegui.ml.data.split import SPLITS, region_bands, split_by_image
 from skysegui.ml.model import (
     DEFAULT_PATCH,
     PRESETS,
@@ -59,7 +59,9 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # cosine | plateau | constant
     early_stopping: int = 8  # epochs without val IoU gain before stopping; 0 = never
     val_fraction: float = 0.25
-    split: str = "image"  # "image"; "patch" only on request (leaks, see ml/data/split.py)
+    # "region": a longitude sector of every image validates, the rest trains; "image": whole
+    # images validate; "patch" only on request (leaks, see ml/data/split.py)
+    split: str = "region"
     seed: int = 0
     edge_fraction: float | None = 0.5  # share of crops across a sky edge; None = uniform
     augment: AugmentConfig | None = None  # None: the default set for the input transform
@@ -79,7 +81,7 @@ class TrainConfig:
         if self.lr_schedule not in SCHEDULES:
             raise TrainingError(f"unknown lr_schedule {self.lr_schedule!r}: use {', '.join(SCHEDULES)}")
         if self.split not in SPLITS:
-            raise TrainingError(f"unknown split {self.split!r}: use 'image' or 'patch'")
+            raise TrainingError(f"unknown split {self.split!r}: use 'region', 'image' or 'patch'")
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise TrainingError("epochs, steps_per_epoch and batch_size must be at least 1")
         if not self.time_budget_min >= 0:
@@ -193,6 +195,11 @@ def default_model_name(config: ModelConfig) -> str:
     return f"{stamp}-{config.arch.lower()}-{config.backbone}"
 
 
+def region_note(val_fraction: float) -> str:
+    """The region split in words, for the card."""
+    return f"validated on a {val_fraction * 100:.0f} % longitude sector of each image, never trained on"
+
+
 class Trainer:
     """Train one model. `data` is a core Project or a DatasetCache; `out_dir` the model folder.
 
@@ -252,7 +259,8 @@ class Trainer:
         self.notes.extend(warnings)
         return cache
 
-    def _split(self, cache: DatasetCache) -> tuple[list[str], list[str]]:
+    def _split(self, cache: DatasetCache) -> tuple[list[str], list[str], dict[str, tuple[int, int]] | None]:
+        """(training images, validation images, validation bands of the region split or None)."""
         c = self.config
         if c.split == "patch":
             note = ("per-patch split: validation crops come from the training images, so val "
@@ -260,8 +268,17 @@ class Trainer:
             log.warning(note)
             self.notes.append(note)
             names = cache.names
-            return list(names), (list(names) if c.val_fraction > 0 else [])
-        return split_by_image(cache.names, c.val_fraction, c.seed)
+            return list(names), (list(names) if c.val_fraction > 0 else []), None
+        if c.split == "region":
+            bands, notes = region_bands(cache.entries, c.val_fraction, c.seed, c.model.patch_size)
+            self.notes.extend(notes)
+            if bands:
+                self.notes.append(region_note(c.val_fraction))
+            elif c.val_fraction > 0:
+                self.notes.append("no image is wide enough for a validation sector: no validation")
+            return sorted(cache.names), sorted(bands), bands
+        train, val = split_by_image(cache.names, c.val_fraction, c.seed)
+        return train, val, None
 
     # -- where the run starts ------------------------------------------------------
     def _start_point(self, strategy, out_dir: Path) -> tuple[dict | None, list | None]:
@@ -363,13 +380,13 @@ class Trainer:
         c = self.config
         keras.utils.set_random_seed(c.seed)
         cache = self._cache()
-        train_names, val_names = self._split(cache)
+        train_names, val_names, bands = self._split(cache)
         crop = c.model.patch_size
         sampler = CropSampler(cache, train_names, SamplerConfig(
             crop=crop, batch_size=c.batch_size, edge_fraction=c.edge_fraction,
-            augment=c.augment_config(), seed=c.seed + worker_rank()))
+            augment=c.augment_config(), seed=c.seed + worker_rank(), bands=dict(bands or {})))
         train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
-        vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed)
+        vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed, bands)
         # its own seeded stream: recalibration and the mode check never shift the training crops
         evaluator = EpochEvaluator((vx, vy) if len(vx) else None,
                                    sampler.batches(seed=c.seed + 104_729), c.batch_size)
@@ -413,6 +430,9 @@ class Trainer:
                 "seed": c.seed,
                 "crop": crop,
                 "val_crops": int(len(vx)),
+                **({"val_regions": {n: [int(a), int(b)] for n, (a, b) in bands.items()},
+                    "val_note": region_note(c.val_fraction) if bands else "no validation sector"}
+                   if bands is not None else {}),
             },
             notes=list(self.notes),
             extra={"training": c.to_dict()},

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from skysegui.ml.quality import Verdict, judge, pooled_scores, trivial_baselines
+from skysegui.ml.quality import Verdict, judge, pooled_scores, scored_pixels, trivial_baselines
 from skysegui.ml.train.batchnorm import frozen_statistics, recalibrate_batchnorm
 
 
 def bce_jaccard(prob: np.ndarray, truth: np.ndarray) -> float:
-    """Binary cross-entropy + soft Jaccard loss over all pixels (the report's loss)."""
+    """Binary cross-entropy + soft Jaccard loss over the scored pixels (the report's loss)."""
+    prob, truth = scored_pixels(prob, truth)
     p = np.clip(np.asarray(prob, np.float64), 1e-7, 1 - 1e-7)
     t = np.asarray(truth, np.float64)
     bce = float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
