@@ -82,7 +82,9 @@ def split_of(model_dir: Path) -> dict[str, list[str]]:
     from skysegui.ml.model import read_card
 
     dataset = read_card(model_dir).dataset
-    return {"trained_on": list(dataset.get("train_images", [])), "validated_on": list(dataset.get("val_images", []))}
+    trained = list(dataset.get("train_images", []))
+    # a region split validates on a sector of images it also trains on: not "validation only"
+    return {"trained_on": trained, "validated_on": [n for n in dataset.get("val_images", []) if n not in trained]}
 
 
 def evaluate_fold(model_dir: Path, reals, held: list[str]) -> dict[str, dict]:

@@ -137,6 +137,25 @@ def test_fine_tuning_starts_from_the_saved_weights(learnt, day_cache, tmp_path):
         loaded.card.metrics["val_miou"], abs=1e-6)
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["decoder-only", "fine-tune-encoder"])
+def test_fine_tuning_trains_the_decoder_only_unless_asked(learnt, day_cache, tmp_path, whole):
+    """The default keeps the start model's encoder (what it knew of other panoramas)."""
+    out, _ = learnt
+    start = load_model(out).model
+    result = Trainer(_tiny(epochs=1, steps_per_epoch=3, learning_rate=1e-3, init_from=str(out),
+                           fine_tune_encoder=whole), day_cache, tmp_path / "tuned").run()
+    tuned = load_model(result.model_dir).model
+    first_decoder = next(i for i, layer in enumerate(tuned.layers) if layer.name.startswith("decoder_"))
+
+    def changed(layers_a, layers_b) -> bool:
+        return any(not np.array_equal(a, b) for la, lb in zip(layers_a, layers_b, strict=True)
+                   for a, b in zip(la.get_weights(), lb.get_weights(), strict=True))
+
+    assert changed(start.layers[first_decoder:], tuned.layers[first_decoder:])
+    assert changed(start.layers[:first_decoder], tuned.layers[:first_decoder]) == whole
+    assert any("decoder only" in n for n in result.notes) != whole
+
+
 def test_a_scaled_model_gives_an_8k_panorama_the_mask_of_its_1k_copy(day_cache, tmp_path, hdri_dir, gt_dir):
     """The card's scale is honoured in every mode: the 8K upsample of a real panorama is
     predicted at the model's scale, so its IoU stays within 0.02 of the 1K result."""

@@ -51,6 +51,9 @@ def register(subparsers) -> None:
                        "for the built-in sky model that ships with the program")
     start.add_argument("--scratch", action="store_true",
                        help="start from random weights even if the project or the program has a model to fine-tune")
+    p.add_argument("--fine-tune-encoder", action="store_true",
+                   help="when fine-tuning, train the encoder too (default: the decoder only, which keeps "
+                   "what the start model knew of other panoramas)")
     options.add_force(p)
     options.add_quiet(p)
     options.add_json(p)
@@ -96,6 +99,8 @@ def choose_start(args: argparse.Namespace, config, project) -> None:
     folder = resolve_start(args.start_from) if args.start_from else None
     if folder is None and not config.init_from:
         folder = find_start_model(project.models_dir, config.model)
+    if args.fine_tune_encoder:
+        config.fine_tune_encoder = True
     if folder is not None:
         config.init_from = str(folder)
         if not args.config:  # a round of the loop: the fine-tuning rate and budget

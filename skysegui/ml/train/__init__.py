@@ -75,6 +75,8 @@ class TrainConfig:
     time_budget_min: float = 0.0
     # A model folder to start from (fine-tuning: its network and weights); "" = from scratch.
     init_from: str = ""
+    # Fine-tuning trains the decoder only unless this is set (ml/train/start.py freeze_encoder)
+    fine_tune_encoder: bool = False
 
     def validate(self) -> None:
         self.model.validate()
@@ -398,6 +400,10 @@ class Trainer:
             model_notes: list[str] = []
             model = build_model(c.model if not state else dataclasses.replace(c.model, encoder_weights=None),
                                 notes=model_notes)
+            if self.start_model is not None and not c.fine_tune_encoder:
+                from skysegui.ml.train.start import freeze_encoder
+
+                model_notes.append(freeze_encoder(model))
             self.notes.extend(model_notes)
             optimizer = keras.optimizers.Adam(learning_rate=c.learning_rate)
             model.compile(optimizer=optimizer, loss=make_loss(c.model.loss, c.sky_weight),

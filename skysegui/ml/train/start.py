@@ -5,6 +5,13 @@ project's current model already knows most skies, and a new project starts from 
 built-in sky model (same network as the CPU defaults) rather than from random weights. The run then takes that model's
 network and scale from its card and its weights from its file; the BatchNorm statistics
 are re-estimated on the new crops at every epoch end (batchnorm.py). No TensorFlow here.
+
+Only the decoder is trained by default (freeze_encoder): a 3-minute round from the
+built-in model on a dozen images with every layer training learnt its new images but lost
+the held-out city panorama (IoU 0.998 -> 0.91, boundary F 0.74 -> 0.14); with the encoder
+frozen it kept it (0.998, 0.74) and ran 7 epochs instead of 4 in the same time. The
+encoder holds what the start model learnt from many panoramas; TrainConfig
+.fine_tune_encoder (`skysegui train --fine-tune-encoder`) trains it too.
 """
 
 from __future__ import annotations
@@ -64,6 +71,22 @@ def find_start_model(models_dir: str | Path | None, preset: ModelConfig | None =
             continue
         return Path(folder)
     return None
+
+
+DECODER_PREFIX = "decoder_"  # segmentation_models' U-Net and Linknet decoder layers
+
+
+def freeze_encoder(model) -> str:
+    """Make every layer before the decoder untrainable (its BatchNorm layers then keep the
+    start model's statistics); returns a note for the card. Networks without a
+    recognisable decoder (FPN, PSPNet) train whole, and the note says so."""
+    names = [layer.name for layer in model.layers]
+    first = next((i for i, n in enumerate(names) if n.startswith(DECODER_PREFIX)), None)
+    if first is None:
+        return "fine-tuned every layer (this network's decoder is not recognisable)"
+    for layer in model.layers[:first]:
+        layer.trainable = False
+    return f"fine-tuned the decoder only: the encoder's {first} layers kept the start model's weights"
 
 
 BUILTIN_WORD = "builtin"  # `skysegui train --from builtin`
