@@ -4,7 +4,7 @@ into the image, compared with the ring's own mask folded modulo W (pycocotools p
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from skysegui.core.annotations import (
@@ -281,6 +281,9 @@ def test_a_ring_round_the_whole_panorama_cannot_be_joined_or_moved_sideways():
 
 @settings(max_examples=100, deadline=None)
 @given(star_rings(), st.floats(-70.0, 70.0), st.floats(-5.0, 5.0))
+# found by Hypothesis: an edge lying on the seam itself left a zero-width spike in a piece,
+# and the join cancelled both of its edges against one edge of the other piece
+@example(np.array([[2.0, 15.0], [-1.0, 16.0], [-0.0, 14.0], [0.0, 15.0]]), 1.0, 0.0)
 def test_moving_the_pieces_is_moving_the_drawn_region(ring, dx, dy):
     assume(len(np.unique(ring, axis=0)) == len(ring) and is_simple(ring) and abs(signed_area(ring)) > 0.5)
     assume(ring[:, 0].max() - ring[:, 0].min() < W - 1)  # not round the whole panorama

@@ -21,6 +21,7 @@ running across x = W) and `move_on_panorama` moves a region round the panorama w
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -217,8 +218,15 @@ def _dissolve(rings: list[np.ndarray], line: float) -> list[np.ndarray]:
                 edges += list(zip(chain, chain[1:], strict=False))
             else:
                 edges.append((a, b))
-    shared = set(edges) & {(b, a) for a, b in edges}
-    remaining = [e for e in edges if e not in shared]
+    # an edge cancels one edge the other way, as a count: a ring with an edge along the
+    # line itself (a zero-width spike after the cut) keeps what is not matched
+    count = Counter(edges)
+    left = {e: count[e] - count.get((e[1], e[0]), 0) for e in count}
+    remaining = []
+    for e in edges:
+        if left[e] > 0:
+            remaining.append(e)
+            left[e] -= 1
     outgoing: dict[tuple[float, float], list[tuple[float, float]]] = {}
     for a, b in remaining:
         outgoing.setdefault(a, []).append(b)

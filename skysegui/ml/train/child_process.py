@@ -5,8 +5,8 @@ thread. Keras traces graphs, runs callbacks and makes garbage in Python, and Ten
 holds the lock through some long C calls (graph building, the first trace), so the window
 froze for 70 ms to over a second while a run started or ran beside a prediction (issue
 15). A child process has its own interpreter: the window's thread only reads small
-messages from a pipe. The child also runs at a lower CPU priority (nice 10), so on a
-machine with few cores the scheduler still gives the window its time slices first.
+messages from a pipe. (It keeps the normal CPU priority: at nice 10 a run beside other
+busy programs on 2 cores got a tenth of a core and took minutes for seconds' work.)
 
 The parent side (`TrainingProcess`) yields `(kind, payload)` messages:
   ("status", str)               what the run is doing while it prepares (cache, model)
@@ -34,7 +34,6 @@ from skysegui.core.progress import CancelToken
 POLL_S = 0.1  # how often the parent looks at the pipe and the child's liveness
 PARENT_CHECK_S = 1.0  # how often the child checks that its parent lives
 ORPHAN_GRACE_S = 120.0  # an orphaned child cancels at once and is ended after this long
-NICENESS = 10  # the run yields the CPU to the window (and to the user's other programs)
 CANCELLED_BEFORE_FIRST_BATCH = "training cancelled before the first batch: no model was saved"
 _CONTEXT = "spawn"  # a fresh interpreter: forking a process that runs Qt or TensorFlow is unsafe
 
@@ -52,11 +51,6 @@ def _watch_parent(parent_pid: int, token: CancelToken) -> None:
 
 def _child_main(conn, cancel_event, parent_pid: int, config, data, out_dir, resume: bool) -> None:
     """The child's whole life: run the Trainer, send its messages, end with one verdict."""
-    if hasattr(os, "nice"):  # POSIX: on a busy machine the scheduler favours the window
-        try:
-            os.nice(NICENESS)
-        except OSError:
-            pass
     token = CancelToken(cancel_event)
     threading.Thread(target=_watch_parent, args=(parent_pid, token), daemon=True,
                      name="parent-watch").start()
