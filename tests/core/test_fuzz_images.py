@@ -174,7 +174,10 @@ class _Reader:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
-            self.proc.stdin.close()
+            try:  # a path written to a reader that had died is still buffered: closing flushes it
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
             os.close(self.fd)
             self.stderr.close()
             self.proc = None
