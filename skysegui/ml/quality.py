@@ -19,16 +19,16 @@ MARGIN = 0.05
 # Inference-mode IoU of one batch this far below its training-mode IoU: unstable.
 MODE_GAP = 0.25
 OK, TRIVIAL, UNSTABLE = "ok", "trivial", "unstable"
-# A truth value that is not scored: validation crops of a region split mark the pixels
-# outside the image's validation band with it (they may have been trained on).
-IGNORED = 255.0
+# The truth value that is not scored (core.metrics.IGNORE, the ground truth's ignore band):
+# validation crops of a region split also mark the pixels outside the image's validation
+# band with it (they may have been trained on).
 
 
 def scored_pixels(prob, truth) -> tuple[np.ndarray, np.ndarray]:
-    """(prob, truth) of the pixels that count: all of them unless some truth is IGNORED
+    """(prob, truth) of the pixels that count: all of them unless some truth is IGNORE
     (or NaN), then the rest, flattened."""
     p, t = np.asarray(prob), np.asarray(truth)
-    keep = t <= 1.0  # False for IGNORED and NaN
+    keep = t <= 1.0  # False for IGNORE and NaN
     if keep.all():
         return p, t
     return np.broadcast_to(p, keep.shape)[keep], t[keep]
@@ -69,7 +69,7 @@ def pooled_scores(prob: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -
 
 
 def trivial_baselines(truth: np.ndarray) -> dict[str, PooledScores]:
-    """What the all-sky and no-sky masks score on the same pixels (IGNORED ones skipped)."""
+    """What the all-sky and no-sky masks score on the same pixels (IGNORE ones skipped)."""
     t = scored_pixels(truth, truth)[1]
     return {"all_sky": pooled_scores(np.ones(t.shape, np.float32), t),
             "no_sky": pooled_scores(np.zeros(t.shape, np.float32), t)}

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from skysegui.core.metrics import IGNORE as IGNORED
 from skysegui.core.synthetic import make_panorama, write_demo_project
 from skysegui.ml.augment import AugmentConfig
 from skysegui.ml.data import (
@@ -20,7 +21,7 @@ from skysegui.ml.data import (
     validation_crops,
 )
 from skysegui.ml.data.split import region_bands
-from skysegui.ml.quality import IGNORED, pooled_scores, trivial_baselines
+from skysegui.ml.quality import pooled_scores, trivial_baselines
 from skysegui.ml.train.evaluation import bce_jaccard
 
 W, H = 192, 144

@@ -9,6 +9,7 @@ from skysegui.cli import options
 
 def register(subparsers) -> None:
     from skysegui.ml.configs import preset_names
+    from skysegui.ml.data.split import SPLITS
 
     p = subparsers.add_parser(
         "train",
@@ -39,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("--patch", type=int, metavar="PX",
                    help="crop size in pixels (a multiple of 32; 48 for PSPNet); default 256 HDR, 512 LDR")
     p.add_argument("--learning-rate", type=float, metavar="LR", help="initial learning rate")
-    p.add_argument("--split", choices=("region", "image", "patch"),
+    p.add_argument("--split", choices=SPLITS,
                    help="validation split: region (default: a sector of every image, the rest trains), "
                    "image (whole images held out) or patch (leaks; only to compare with the report)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), help="tf.distribute strategy")
@@ -77,7 +78,8 @@ def build_config(args: argparse.Namespace):
     for attr, value in (("name", args.name), ("epochs", args.epochs), ("steps_per_epoch", args.steps),
                         ("batch_size", args.batch_size), ("strategy", args.strategy),
                         ("learning_rate", args.learning_rate), ("split", getattr(args, "split", None)),
-                        ("time_budget_min", getattr(args, "budget", None))):
+                        ("time_budget_min", getattr(args, "budget", None)),
+                        ("fine_tune_encoder", True if getattr(args, "fine_tune_encoder", False) else None)):
         if value is not None:
             setattr(config, attr, value)
     if args.patch is not None:
@@ -99,8 +101,6 @@ def choose_start(args: argparse.Namespace, config, project) -> None:
     folder = resolve_start(args.start_from) if args.start_from else None
     if folder is None and not config.init_from:
         folder = find_start_model(project.models_dir, config.model)
-    if args.fine_tune_encoder:
-        config.fine_tune_encoder = True
     if folder is not None:
         config.init_from = str(folder)
         if not args.config:  # a round of the loop: the fine-tuning rate and budget

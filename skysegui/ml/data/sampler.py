@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from skysegui.core.errors import TrainingError
+from skysegui.core.metrics import IGNORE
 from skysegui.ml.augment import AugmentConfig, augment
 from skysegui.ml.data.cache import COARSE_BLOCK, DatasetCache
-from skysegui.ml.quality import IGNORED
 
 
 @dataclass
@@ -376,7 +376,7 @@ def validation_crops(
 
     Without `bands`, each image gives its grid of non-overlapping size x size crops. With
     them (the region split), each image of `names` gives the crops that cover its band,
-    and every pixel outside the band (or scored by an earlier crop) is IGNORED in the
+    and every pixel outside the band (or scored by an earlier crop) is IGNORE in the
     truth, so only band pixels are scored. If an image gives more than `max_per_image`
     crops, a seeded choice of them is kept.
     """
@@ -400,7 +400,7 @@ def validation_crops(
                 (r0, r1), (c0, c1) = scored
                 keep_mask = np.zeros(yc.shape, bool)
                 keep_mask[r0:r1, c0:c1] = True
-                yc[~keep_mask] = IGNORED
+                yc[~keep_mask] = IGNORE
             xs.append(xc)
             ys.append(yc[..., None])
     if not xs:

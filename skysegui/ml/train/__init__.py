@@ -436,8 +436,8 @@ class Trainer:
                 "seed": c.seed,
                 "crop": crop,
                 "val_crops": int(len(vx)),
-                **({"val_regions": {n: [int(a), int(b)] for n, (a, b) in bands.items()},
-                    "val_note": region_note(c.val_fraction) if bands else "no validation sector"}
+                # the region split's sectors (the notes say it in words)
+                **({"val_regions": {n: [int(a), int(b)] for n, (a, b) in bands.items()}}
                    if bands is not None else {}),
             },
             notes=list(self.notes),
