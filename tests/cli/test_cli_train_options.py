@@ -30,6 +30,19 @@ def test_the_region_split_is_the_default_and_split_chooses_another():
     assert train_command.build_config(_parse("--project", "x", "--split", "image")).split == "image"
 
 
+def test_the_split_choices_are_the_trainers():
+    from skysegui.ml.data.split import SPLITS
+
+    assert {a.dest: a.choices for a in _parser_actions()}["split"] == SPLITS
+
+
+def _parser_actions():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    train_command.register(sub)
+    return sub.choices["train"]._actions
+
+
 def test_fine_tune_encoder_is_a_config_option_off_by_default():
     assert not train_command.build_config(_parse("--project", "x")).fine_tune_encoder
     assert train_command.build_config(_parse("--project", "x", "--fine-tune-encoder")).fine_tune_encoder

@@ -9,7 +9,6 @@ from skysegui.cli import options
 
 def register(subparsers) -> None:
     from skysegui.ml.configs import preset_names
-    from skysegui.ml.data.split import SPLITS
 
     p = subparsers.add_parser(
         "train",
@@ -40,7 +39,8 @@ def register(subparsers) -> None:
     p.add_argument("--patch", type=int, metavar="PX",
                    help="crop size in pixels (a multiple of 32; 48 for PSPNet); default 256 HDR, 512 LDR")
     p.add_argument("--learning-rate", type=float, metavar="LR", help="initial learning rate")
-    p.add_argument("--split", choices=SPLITS,
+    # ml.data.split.SPLITS, written out: importing it would load numpy for `--help`
+    p.add_argument("--split", choices=("region", "image", "patch"),
                    help="validation split: region (default: a sector of every image, the rest trains), "
                    "image (whole images held out) or patch (leaks; only to compare with the report)")
     p.add_argument("--strategy", choices=("auto", "default", "mirrored", "multiworker"), help="tf.distribute strategy")
