@@ -48,6 +48,11 @@ def test_fine_tune_encoder_is_a_config_option_off_by_default():
     assert train_command.build_config(_parse("--project", "x", "--fine-tune-encoder")).fine_tune_encoder
 
 
+def test_focus_on_errors_is_on_by_default_and_no_focus_turns_it_off():
+    assert train_command.build_config(_parse("--project", "x")).focus_on_errors
+    assert not train_command.build_config(_parse("--project", "x", "--no-focus")).focus_on_errors
+
+
 def test_a_patch_size_the_network_cannot_take_is_one_error_line(tmp_path, capsys):
     project = write_demo_project(tmp_path / "p", count=2, width=64, height=32, labelled=1)
     code = main(["train", "--project", str(project.root), "--preset", "tiny", "--patch", "100"])

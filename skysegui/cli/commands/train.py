@@ -55,6 +55,9 @@ def register(subparsers) -> None:
     p.add_argument("--fine-tune-encoder", action="store_true",
                    help="when fine-tuning, train the encoder too (default: the decoder only, which keeps "
                    "what the start model knew of other panoramas)")
+    p.add_argument("--no-focus", dest="focus", action="store_false",
+                   help="when fine-tuning, draw crops by image area only (default: images the start model "
+                   "gets wrong get more of them)")
     options.add_force(p)
     options.add_quiet(p)
     options.add_json(p)
@@ -79,7 +82,8 @@ def build_config(args: argparse.Namespace):
                         ("batch_size", args.batch_size), ("strategy", args.strategy),
                         ("learning_rate", args.learning_rate), ("split", getattr(args, "split", None)),
                         ("time_budget_min", getattr(args, "budget", None)),
-                        ("fine_tune_encoder", True if getattr(args, "fine_tune_encoder", False) else None)):
+                        ("fine_tune_encoder", True if getattr(args, "fine_tune_encoder", False) else None),
+                        ("focus_on_errors", False if getattr(args, "focus", True) is False else None)):
         if value is not None:
             setattr(config, attr, value)
     if args.patch is not None:

@@ -31,6 +31,8 @@ class SamplerConfig:
     # region split: {image name: (left column, width)} of its validation band, never cropped
     # for training (plain data: the config is pickled to worker processes)
     bands: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # {image name: factor} on its share of the crops (area-weighted); absent names: 1.0
+    image_weights: dict[str, float] = field(default_factory=dict)
 
 
 def crop_starts(width: int, size: int, band: tuple[int, int] | None, roll: bool) -> list[tuple[int, int]]:
@@ -112,7 +114,8 @@ class CropSampler:
                 raise TrainingError(f"{e.name}: its validation band leaves no room for a "
                                     f"{config.crop} px training crop")
             self.starts[i] = crop_starts(e.width, config.crop, band, config.augment.roll)
-        weights = np.array([cache.entries[i].height * cache.entries[i].width for i in self.indices], float)
+        weights = np.array([cache.entries[i].height * cache.entries[i].width
+                            * config.image_weights.get(cache.entries[i].name, 1.0) for i in self.indices], float)
         self.weights = weights / weights.sum()
 
     def crops(self, seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:

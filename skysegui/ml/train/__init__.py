@@ -77,6 +77,9 @@ class TrainConfig:
     init_from: str = ""
     # Fine-tuning trains the decoder only unless this is set (ml/train/start.py freeze_encoder)
     fine_tune_encoder: bool = False
+    # Fine-tuning weights each image's share of the crops by the start model's error on it
+    # (ml/train/focus.py); False: by area alone
+    focus_on_errors: bool = True
 
     def validate(self) -> None:
         self.model.validate()
@@ -240,6 +243,10 @@ class Trainer:
                 raise TrainingError("give an output folder when training from a dataset cache")
             out_dir = Path(data.models_dir) / (config.name or default_model_name(config.model))
         self.out_dir = Path(out_dir)
+        if resume and not config.init_from:
+            _resume_as_saved(config, self.out_dir)
+        # a fine-tuning run (resumed or not): decoder only, crops focused on the errors
+        self.fine_tuning = bool(config.init_from)
 
     # -- data -----------------------------------------------------------------------
     def _cache(self) -> DatasetCache:
@@ -384,14 +391,6 @@ class Trainer:
         cache = self._cache()
         train_names, val_names, bands = self._split(cache)
         crop = c.model.patch_size
-        sampler = CropSampler(cache, train_names, SamplerConfig(
-            crop=crop, batch_size=c.batch_size, edge_fraction=c.edge_fraction,
-            augment=c.augment_config(), seed=c.seed + worker_rank(), bands=dict(bands or {})))
-        train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
-        vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed, bands)
-        # its own seeded stream: recalibration and the mode check never shift the training crops
-        evaluator = EpochEvaluator((vx, vy) if len(vx) else None,
-                                   sampler.batches(seed=c.seed + 104_729), c.batch_size)
 
         chief, several = is_chief(), cluster_workers() > 1
         state, start_values = self._start_point(strategy, out_dir)
@@ -400,7 +399,7 @@ class Trainer:
             model_notes: list[str] = []
             model = build_model(c.model if not state else dataclasses.replace(c.model, encoder_weights=None),
                                 notes=model_notes)
-            if self.start_model is not None and not c.fine_tune_encoder:
+            if self.fine_tuning and not c.fine_tune_encoder:
                 from skysegui.ml.train.start import freeze_encoder
 
                 model_notes.append(freeze_encoder(model))
@@ -425,6 +424,23 @@ class Trainer:
             elif self.start_model is not None:
                 _load_resume_weights(model, c.model, self.start_model, what="start from")
 
+        focus = None
+        if self.fine_tuning and c.focus_on_errors:  # after the weights: every worker has the chief's
+            from skysegui.ml.train.focus import focus_weights
+
+            focus = focus_weights(lambda x: model.predict(x, batch_size=c.batch_size, verbose=0),
+                                  cache, train_names, crop, bands, c.seed)
+            self.notes.append(focus.note())
+        sampler = CropSampler(cache, train_names, SamplerConfig(
+            crop=crop, batch_size=c.batch_size, edge_fraction=c.edge_fraction,
+            augment=c.augment_config(), seed=c.seed + worker_rank(), bands=dict(bands or {}),
+            image_weights=dict(focus.weights) if focus else {}))
+        train_ds = sampler.dataset(batch_size=c.batch_size, streams=c.input_streams)
+        vx, vy = validation_crops(cache, val_names, crop, c.val_crops_per_image, c.seed, bands)
+        # its own seeded stream: recalibration and the mode check never shift the training crops
+        evaluator = EpochEvaluator((vx, vy) if len(vx) else None,
+                                   sampler.batches(seed=c.seed + 104_729), c.batch_size)
+
         card_base = ModelCard(
             config=c.model,
             name=self.out_dir.name,
@@ -439,6 +455,7 @@ class Trainer:
                 # the region split's sectors (the notes say it in words)
                 **({"val_regions": {n: [int(a), int(b)] for n, (a, b) in bands.items()}}
                    if bands is not None else {}),
+                **({"focus": focus.as_card()} if focus else {}),
             },
             notes=list(self.notes),
             extra={"training": c.to_dict()},
@@ -488,6 +505,24 @@ class Trainer:
         )
         runner.emit("done", runner.epoch_index + 1, runner.last_batch, runner.last_logs)
         return result
+
+
+def _resume_as_saved(config: TrainConfig, out_dir: Path) -> None:
+    """A resumed fine-tuning run stays one (decoder only, focused crops) though `--resume`
+    names no start model: its start and encoder choice come from the last epoch's card.
+    Single-worker only: the workers of a cluster must agree on what trains, and only the
+    chief is sure to see the folder, so a cluster takes them from its config."""
+    from skysegui.ml.model import read_card
+    from skysegui.ml.strategy import cluster_workers
+
+    if cluster_workers() > 1:
+        return
+    try:
+        saved = read_card(out_dir / "last").extra.get("training", {})
+    except Exception:  # nothing saved or a damaged card: _start_point says so
+        return
+    config.init_from = str(saved.get("init_from") or "")
+    config.fine_tune_encoder = bool(saved.get("fine_tune_encoder", config.fine_tune_encoder))
 
 
 def _read_weights(config: ModelConfig, folder: Path, what: str) -> list:
