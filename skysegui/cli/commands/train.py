@@ -83,7 +83,7 @@ def build_config(args: argparse.Namespace):
                         ("learning_rate", args.learning_rate), ("split", getattr(args, "split", None)),
                         ("time_budget_min", getattr(args, "budget", None)),
                         ("fine_tune_encoder", True if getattr(args, "fine_tune_encoder", False) else None),
-                        ("focus_on_errors", False if getattr(args, "focus", True) is False else None)):
+                        ("focus_on_errors", None if getattr(args, "focus", True) else False)):
         if value is not None:
             setattr(config, attr, value)
     if args.patch is not None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import skysegui.ml  # noqa: F401  (selects tf-keras before TensorFlow is imported)
-from skysegui.core.errors import TrainingError
+from skysegui.core.errors import ModelError, TrainingError
 from skysegui.core.progress import CancelToken, ProgressFn
 from skysegui.ml.augment import AugmentConfig
 from skysegui.ml.data.cache import DEFAULT_CODEC, DatasetCache, project_cache
@@ -519,7 +519,7 @@ def _resume_as_saved(config: TrainConfig, out_dir: Path) -> None:
         return
     try:
         saved = read_card(out_dir / "last").extra.get("training", {})
-    except Exception:  # nothing saved or a damaged card: _start_point says so
+    except ModelError:  # nothing saved or a damaged card: _start_point says so
         return
     config.init_from = str(saved.get("init_from") or "")
     config.fine_tune_encoder = bool(saved.get("fine_tune_encoder", config.fine_tune_encoder))

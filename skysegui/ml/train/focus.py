@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skysegui.core.metrics import confusion
 from skysegui.ml.data.cache import DatasetCache
 from skysegui.ml.data.sampler import validation_crops
-from skysegui.ml.quality import scored_pixels
 
 FLOOR = 0.05  # weight of an image the start model gets right, against 1 - mean IoU
 SMOOTHING = 0.01  # share of an image's pixels added to both sides of its IoUs
@@ -56,20 +56,17 @@ class Focus:
 
 
 def smoothed_miou(prob: np.ndarray, truth: np.ndarray) -> float:
-    """(sky IoU + ground IoU) / 2 over the scored pixels, each IoU with SMOOTHING x pixels
-    added above and below: a few false-sky pixels in an interior cost a little, not the
-    whole sky IoU as in the pooled score (where 1 false pixel of no true sky is IoU 0)."""
-    p, t = scored_pixels(prob, truth)
-    if p.size == 0:
+    """(sky IoU + ground IoU) / 2 over the scored pixels (core.metrics.confusion: IGNORE
+    skipped), each IoU with SMOOTHING x pixels added above and below: a few false-sky
+    pixels in an interior cost a little, not the whole sky IoU as in the pooled score
+    (where 1 false pixel of no true sky is IoU 0)."""
+    c = confusion(np.asarray(prob) >= 0.5, np.asarray(truth))
+    n = c.tp + c.fp + c.fn + c.tn
+    if n == 0:
         return 1.0
-    p, t = p >= 0.5, t > 0.5
-    s = SMOOTHING * p.size
-    tp = np.count_nonzero(p & t)
-    fp = np.count_nonzero(p & ~t)
-    fn = np.count_nonzero(~p & t)
-    tn = p.size - tp - fp - fn
-    sky = (tp + s) / (tp + fp + fn + s)
-    ground = (tn + s) / (tn + fp + fn + s)
+    s = SMOOTHING * n
+    sky = (c.tp + s) / (c.tp + c.fp + c.fn + s)
+    ground = (c.tn + s) / (c.tn + c.fp + c.fn + s)
     return float((sky + ground) / 2)
 
 
@@ -88,9 +85,14 @@ def training_pixels_crops(cache: DatasetCache, name: str, size: int,
 
 def focus_weights(predict: Callable[[np.ndarray], np.ndarray], cache: DatasetCache, names: Sequence[str],
                   size: int, bands: dict[str, tuple[int, int]] | None, seed: int) -> Focus:
-    """Each image's weight (FLOOR + 1 - the start model's smoothed mean IoU on it)."""
+    """Each image's weight (FLOOR + 1 - the start model's smoothed mean IoU on it); every
+    image's crops go through the model in one `predict` call."""
+    crops = [training_pixels_crops(cache, name, size, bands, seed) for name in names]
+    counts = [len(x) for x, _ in crops]
+    probs = predict(np.concatenate([x for x, _ in crops])) if sum(counts) else None
     mious: dict[str, float] = {}
-    for name in names:
-        x, y = training_pixels_crops(cache, name, size, bands, seed)
-        mious[name] = smoothed_miou(predict(x), y) if len(x) else 1.0
+    start = 0
+    for name, (_, y), k in zip(names, crops, counts, strict=True):
+        mious[name] = smoothed_miou(probs[start:start + k], y) if k else 1.0
+        start += k
     return Focus(mious, {n: FLOOR + (1.0 - m) for n, m in mious.items()})
