@@ -2,7 +2,8 @@
 
 The project is what a new user has: the demo project (synthetic, half labelled) plus the
 labelled real panoramas of ../shared/data (the four of hdri/ with gt/, and the eight of
-hdri-unlabelled/ with the masks in training/data/real-labels/). Each fold holds out one
+hdri-unlabelled/ with the masks in training/data/real-labels/; their ignore bands, 255,
+come in as unsure regions, which training skips as a user's would be). Each fold holds out one
 panorama of hdri/ and two of hdri-unlabelled/, trains with ml/defaults.py's settings (the
 training dock's and `skysegui train`'s: the cpu preset for its time budget on this CPU)
 and predicts the held-out panoramas, which it never saw, in the default (quality) mode.

@@ -5,7 +5,8 @@
   name (`module:function`), so new scene kinds can join a recipe by a line of config.
 - The labelled real panoramas beside the repository: ../shared/data/hdri with gt/, and
   ../shared/data/hdri-unlabelled with the masks in training/data/real-labels/masks (0 not
-  sky, 1 sky, 255 ignore; ignored pixels count as not sky in the labels).
+  sky, 1 sky, 255 ignore; ignored pixels become unsure regions in the labels, which
+  training skips).
 
 Used by training/build_builtin.py (the built-in model's recipe) and by
 benchmarks/bench_loop_quality.py (leave-some-out folds), so both see the same images.
@@ -89,17 +90,21 @@ def merge_labels(labels, other) -> None:
 
 def add_real_images(project, reals: Mapping[str, tuple[Path, Path]]) -> list[str]:
     """Copy the panoramas into the project's images/ and label them from their masks
-    (sky = 1). Returns their file names."""
+    (sky = 1; the ground truth's ignore band, 255, becomes an unsure region, neither
+    trained on nor scored). Returns their file names."""
     from skysegui.core.annotations import labels_from_masks
+    from skysegui.core.metrics import IGNORE
 
     labels = project.load_labels().labels  # before the copies: it lists the folder's images
-    masks, paths = {}, {}
+    masks, unsure, paths = {}, {}, {}
     for image, gt in reals.values():
         dst = project.images_dir / image.name
         shutil.copy(image, dst)
-        masks[dst.name] = (read_gt(gt) == 1).astype(np.uint8)
+        truth = read_gt(gt)
+        masks[dst.name] = (truth == 1).astype(np.uint8)
+        unsure[dst.name] = (truth == IGNORE).astype(np.uint8)
         paths[dst.name] = dst
-    merge_labels(labels, labels_from_masks(masks, paths=paths))
+    merge_labels(labels, labels_from_masks(masks, paths=paths, unsure=unsure))
     project.save_labels(labels)
     return list(masks)
 

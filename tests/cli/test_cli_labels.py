@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from skysegui.cli.main import main
-from skysegui.core.annotations import load_labels, sky_mask
+from skysegui.core.annotations import load_labels, scored_sky_mask, sky_mask
 from tests._coco_samples import pycocotools_sky
 
 
@@ -47,6 +47,10 @@ def test_polygons_from_ground_truth_masks_and_back(tmp_path, gt_dir, hdri_dir):
             assert not ours.any()  # interior: no sky at all
             continue
         assert (gt & ours).sum() / (gt | ours).sum() >= 0.995, image.file_name  # forest was 0.992
+        # the ignore band (255) came in as an unsure region, which training and scores skip
+        band = cv2.imread(str(gt_dir / f"{image.path.stem}.png"), cv2.IMREAD_UNCHANGED) == 255
+        unsure = scored_sky_mask(labels, image.id) == 255
+        assert band.any() and (band & unsure).sum() / (band | unsure).sum() >= 0.97, image.file_name
     # and back to masks: the CLI pair round-trips
     out = tmp_path / "back"
     assert main(["masks", "--quiet", "--images", str(hdri_dir), "--out", str(out), str(coco_file)]) == 0

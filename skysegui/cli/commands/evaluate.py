@@ -120,9 +120,8 @@ def pairs_from_mask_dir(preds: dict[str, Path], gt_dir: Path, sky_value: int, wa
 
 
 def pairs_from_labels(preds: dict[str, Path], label_file: Path, images: Path | None, warnings: list[str]) -> list[Pair]:
-    import numpy as np
 
-    from skysegui.core.annotations import load_labels, sky_mask
+    from skysegui.core.annotations import load_labels, scored_sky_mask
 
     loaded = load_labels(label_file, images_dir=images)
     warnings += list(loaded.warnings)
@@ -134,7 +133,7 @@ def pairs_from_labels(preds: dict[str, Path], label_file: Path, images: Path | N
             warnings.append(f"{name}: not in {label_file.name}; skipped")
             continue
         pred = read_mask(pred_path)
-        gt = _fit(sky_mask(labels, record.id).astype(np.uint8), pred.shape, name, warnings)
+        gt = _fit(scored_sky_mask(labels, record.id), pred.shape, name, warnings)  # unsure: ignored
         if gt is not None:
             pairs.append(Pair(name, pred > 127, gt))
     return pairs

@@ -10,12 +10,20 @@ import re
 from collections.abc import Iterable, Mapping
 
 SKY, NON_SKY = 1, 2  # class values of the pipeline report; everything else is 0
+# Regions the labeller cannot call (sky seen through dense leaves, a fence against the
+# sky, a blurred stitch): not trained on and not scored, value IGNORE in training masks.
+UNSURE = 3
+ROLE_NAMES = {SKY: "sky", NON_SKY: "non-sky", UNSURE: "unsure"}  # names of new categories
 
 DEFAULT_SYNONYMS: dict[int, tuple[str, ...]] = {
     SKY: ("sky", "skies", "sky region", "heaven", "himmel", "ciel", "cielo"),
     NON_SKY: (
         "non sky", "nonsky", "not sky", "no sky", "object", "objects", "sky object",
         "obstacle", "occluder", "cutout", "cut out", "hole", "foreground",
+    ),
+    UNSURE: (
+        "unsure", "ignore", "ignored", "void", "don't care", "dont care", "dontcare",
+        "ambiguous", "uncertain", "unknown", "mixed",
     ),
 }
 

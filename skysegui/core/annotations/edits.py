@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from skysegui.core.annotations.categories import NON_SKY, SKY
+from skysegui.core.annotations.categories import NON_SKY, ROLE_NAMES, SKY
 from skysegui.core.annotations.model import LABELLED_KEY, Annotation, AnnotationSet, Id, Polygon
 from skysegui.core.annotations.raster import polygons_to_mask, region_mask
 from skysegui.core.annotations.vectorize import mask_to_polygons
@@ -416,8 +416,7 @@ def paint_edit(labels: AnnotationSet, image_id: Id, stroke_mask: np.ndarray, era
     stroke = stroke != 0
     category_id = labels.category_for_role(role)
     if category_id is None:
-        name = "sky" if role == SKY else "non-sky"
-        raise EditError(f"the labels have no '{name}' category; add one before painting")
+        raise EditError(f"the labels have no '{ROLE_NAMES[role]}' category; add one before painting")
     anns = labels.annotations_for(image_id)
     mine = [a for a in anns if labels.role_of(a.category_id) == role]
     # polygons far from the stroke are kept exactly; only the others are re-traced

@@ -81,8 +81,9 @@ def _from_tool(coco: dict, fmt: str, problems: Problems, images_dir, synonyms) -
 
 
 def _warn_roleless_categories(labels, problems: Problems) -> None:
-    """A label name that means neither sky nor an object cut out of it (e.g. "cloud") is
-    kept in the file, but its polygons are in no mask and teach the network nothing: say so."""
+    """A label name that means neither sky, an object cut out of it, nor an unsure region
+    (e.g. "cloud") is kept in the file, but its polygons are in no mask and teach the
+    network nothing: say so."""
     used: dict = {}
     for annotation in labels.annotations.values():
         used[annotation.category_id] = used.get(annotation.category_id, 0) + 1
@@ -93,7 +94,8 @@ def _warn_roleless_categories(labels, problems: Problems) -> None:
         problems.warn(
             f"category {category.name!r}",
             f"is neither sky nor a non-sky object, so its {count} annotation(s) are kept but left "
-            "out of masks and training; rename it 'sky', or 'object' for things in front of the sky",
+            "out of masks and training; rename it 'sky', 'object' for things in front of the sky, "
+            "or 'unsure' for regions training should skip",
         )
 
 

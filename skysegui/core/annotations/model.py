@@ -17,6 +17,7 @@ import numpy as np
 
 from skysegui.core.annotations.categories import (
     NON_SKY,
+    ROLE_NAMES,
     SKY,
     build_synonyms,
     role_of_name,
@@ -155,7 +156,7 @@ class AnnotationSet:
         return None
 
     def role_of(self, category_id: Id) -> int:
-        """SKY, NON_SKY or 0 for a category id, decided by the category's name."""
+        """SKY, NON_SKY, UNSURE or 0 for a category id, decided by the category's name."""
         category = self.categories.get(category_id)
         if category is None:
             return 0
@@ -169,12 +170,12 @@ class AnnotationSet:
         return None
 
     def ensure_category(self, role: int) -> Id:
-        """Id of the category for SKY or NON_SKY, added (named 'sky'/'non-sky') if missing."""
+        """Id of the category for a role, added (named as in ROLE_NAMES) if missing."""
         cid = self.category_for_role(role)
         if cid is not None:
             return cid
         cid = self.new_id(self.categories)
-        self.categories[cid] = Category(cid, "sky" if role == SKY else "non-sky")
+        self.categories[cid] = Category(cid, ROLE_NAMES[role])
         return cid
 
     @staticmethod

@@ -3,6 +3,9 @@
 A polygon's pixels are pycocotools' rasterisation of its outer ring minus the union of
 its holes; several polygons are a union. Class maps follow the pipeline report:
 0 background, 1 sky, 2 non-sky object (drawn over sky); the sky mask cuts class 2 out.
+Unsure regions (category role UNSURE) are in no class; the scored sky mask marks them
+IGNORE (255), the value the shared ground truth uses for what is neither trained on nor
+scored.
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ import cv2
 import numpy as np
 from pycocotools import mask as coco_mask
 
-from skysegui.core.annotations.categories import NON_SKY, SKY
+from skysegui.core.annotations.categories import NON_SKY, SKY, UNSURE
 from skysegui.core.annotations.model import AnnotationSet, Id, Polygon
 from skysegui.core.annotations.rle import counts_from_string
+from skysegui.core.metrics import IGNORE
 
 # pycocotools decodes column-major (H x W in Fortran order), which is a C-ordered W x H
 # array seen through .T. Set operations run on RLEs (holes are subtracted by intersecting
@@ -100,6 +104,19 @@ def class_map(labels: AnnotationSet, image_id: Id) -> np.ndarray:
 def sky_mask(labels: AnnotationSet, image_id: Id) -> np.ndarray:
     """uint8 H x W, 1 where sky: sky polygons minus non-sky objects."""
     return (class_map(labels, image_id) == SKY).astype(np.uint8)
+
+
+def scored_sky_mask(labels: AnnotationSet, image_id: Id) -> np.ndarray:
+    """uint8 H x W for training and scoring: 1 sky, 0 not sky, IGNORE where the labeller
+    marked the region unsure (over sky and objects alike)."""
+    image = labels.images[image_id]
+    h, w = int(image.height), int(image.width)
+    unsure = [p for ann in labels.annotations_for(image_id)
+              if labels.role_of(ann.category_id) == UNSURE for p in ann.polygons]
+    mask = sky_mask(labels, image_id)
+    if unsure:
+        mask[_untranspose(_polygons_mask_t(unsure, h, w)) != 0] = IGNORE
+    return mask
 
 
 def region_mask(labels: AnnotationSet, annotation_ids: Iterable[Id]) -> np.ndarray:

@@ -1,14 +1,16 @@
-"""Colours of label items by class role (sky, non-sky object, other), shared by every item."""
+"""Colours of label items by class role (sky, non-sky object, unsure, other), shared by every item."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
 
-SKY_ROLE, NON_SKY_ROLE = 1, 2
+from skysegui.core.annotations.categories import NON_SKY, SKY, UNSURE
 
 _BASE = {
-    SKY_ROLE: QColor(40, 150, 255),  # sky: blue
-    NON_SKY_ROLE: QColor(255, 120, 30),  # object cut out of the sky: orange
+    SKY: QColor(40, 150, 255),  # sky: blue
+    NON_SKY: QColor(255, 120, 30),  # object cut out of the sky: orange
+    UNSURE: QColor(200, 80, 230),  # unsure, skipped by training: violet
 }
 _OTHER = QColor(200, 200, 200)
 SELECTED = QColor(255, 235, 60)
@@ -29,3 +31,11 @@ def fill_color(role: int, alpha: int = 70) -> QColor:
     c = QColor(_BASE.get(role, _OTHER))
     c.setAlpha(alpha)
     return c
+
+
+def rest_brush(role: int) -> QBrush:
+    """The fill of an unselected polygon: none (the Layers dock's label overlay is the
+    fill), except unsure regions, which are in no mask: hatched, so they read as "left out"."""
+    if role == UNSURE:
+        return QBrush(outline_color(role), Qt.BrushStyle.BDiagPattern)
+    return QBrush(Qt.BrushStyle.NoBrush)

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from skysegui.core import annotations as core
+from skysegui.core.annotations.categories import ROLE_NAMES
 from skysegui.core.annotations.seam import snap_to_seam
 from skysegui.gui.editing.seam_vertices import moved_polygons
 
@@ -147,13 +148,13 @@ def _xy(xy) -> tuple[float, float]:
 
 
 def _category(labels, role):
-    """(category id, the Category to add first or None): labels without a 'sky' or
-    'non-sky' category get one, as part of the same undoable edit."""
+    """(category id, the Category to add first or None): labels without a category of
+    `role` get one (named as in ROLE_NAMES), as part of the same undoable edit."""
     cid = labels.category_for_role(role)
     if cid is not None:
         return cid, None
     cid = labels.new_id(labels.categories)
-    return cid, core.Category(cid, "sky" if role == core.SKY else "non-sky")
+    return cid, core.Category(cid, ROLE_NAMES[role])
 
 
 class _AddCategoryThen:

@@ -23,7 +23,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QGraphicsView
 
-from skysegui.core.annotations import NON_SKY, SKY
+from skysegui.core.annotations import NON_SKY, SKY, UNSURE
 from skysegui.core.errors import AnnotationError, SkysegError
 from skysegui.gui.editing import commands
 from skysegui.gui.editing.ghosts import GhostOutlines
@@ -41,6 +41,7 @@ VERTEX_TOLERANCE_PX = 7.0
 GHOST_OPACITY = 0.55  # as the viewer's dimmed copies (full opacity in the Seam view)
 BRUSH_MIN, BRUSH_MAX = 1.0, 4000.0
 
+CATEGORY_WORDS = {SKY: "sky", NON_SKY: "non-sky object", UNSURE: "unsure"}  # in the undo list
 _TOOL_INFO = {  # name -> (menu text, shortcut)
     "select": ("&Select and edit", "V"),
     "polygon": ("Draw sky &polygon", "P"),
@@ -421,9 +422,18 @@ class LabelEditor(QObject):
         toggle.triggered.connect(self.toggle_category)
         self._actions_by_name["toggle_category"] = toggle
         out.append(toggle)
-        for name, role, text in (("category_sky", SKY, "Set category: s&ky"),
-                                 ("category_non_sky", NON_SKY, "Set category: &non-sky object")):
+        for name, role, text, key, tip in (
+            ("category_sky", SKY, "Set category: s&ky", None, "The selected polygon is sky"),
+            ("category_non_sky", NON_SKY, "Set category: &non-sky object", None,
+             "The selected polygon is an object in front of the sky, cut out of it"),
+            ("category_unsure", UNSURE, "Set category: &unsure (not trained on)", "U",
+             "The selected polygon is a region you cannot call (sky through dense leaves, a "
+             "fence against the sky): training skips it and scores leave it out"),
+        ):
             act = QAction(text, self)
+            if key:
+                act.setShortcut(QKeySequence(key))
+            act.setStatusTip(tip)
             act.triggered.connect(lambda _checked=False, r=role: self.set_category(r))
             self._actions_by_name[name] = act
             out.append(act)
@@ -436,7 +446,7 @@ class LabelEditor(QObject):
 
     def _update_action_state(self) -> None:
         has = self._selected is not None
-        for name in ("toggle_category", "category_sky", "category_non_sky"):
+        for name in ("toggle_category", "category_sky", "category_non_sky", "category_unsure"):
             self._actions_by_name[name].setEnabled(has)
 
     def delete_selection(self) -> None:
@@ -473,14 +483,14 @@ class LabelEditor(QObject):
         if self.role(annotation) == role:
             return
         edit = commands.set_category(self.labels, annotation.id, role)
-        self.push(edit, "Set category to " + ("sky" if role == SKY else "non-sky object"))
+        self.push(edit, f"Set category to {CATEGORY_WORDS[role]}")
 
     def toggle_category(self) -> None:
         annotation = self.annotation(self._selected)
         if annotation is None:
             self.report("select a polygon first")
             return
-        self.set_category(NON_SKY if self.role(annotation) == SKY else SKY)
+        self.set_category(NON_SKY if self.role(annotation) == SKY else SKY)  # unsure -> sky
 
     # --- events -----------------------------------------------------------------------
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt name)

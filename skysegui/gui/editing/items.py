@@ -171,7 +171,7 @@ class AnnotationItem(QGraphicsPathItem):
         if self._selected or self._hovered:
             self.setBrush(QBrush(colors.fill_color(self.role, 60)))
         else:
-            self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
+            self.setBrush(colors.rest_brush(self.role))
 
 
 def _on_seam(rings, width: float) -> bool:

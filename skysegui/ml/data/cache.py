@@ -164,8 +164,10 @@ def project_sources(project, input_transform: str) -> tuple[list[LabelledSource]
     Labelled = `labels.is_labelled`: at least one annotation, or the record's
     `"skysegui_labelled"` flag; a flagged image without annotations ("no sky here") is a
     training negative with an all-zero mask. Being listed in labels.json is not enough.
-    The fingerprint hashes the annotations, so whatever changes the mask re-caches it."""
-    from skysegui.core.annotations import sky_mask
+    The fingerprint hashes the annotations, so whatever changes the mask re-caches it.
+    Masks are core.annotations.scored_sky_mask: unsure regions are IGNORE, left out of
+    the loss and the scores."""
+    from skysegui.core.annotations import scored_sky_mask
     from skysegui.core.imageio import read_image
 
     result = project.load_labels()
@@ -194,7 +196,7 @@ def project_sources(project, input_transform: str) -> tuple[list[LabelledSource]
                 )
             x = network_input_f16(image.pixels, image.info.is_hdr, input_transform)
             del image
-            return x, sky_mask(labels, image_id)
+            return x, scored_sky_mask(labels, image_id)
 
         sources.append(LabelledSource(name=path.stem, fingerprint=fingerprint, load=load))
     return sources, warnings

@@ -1,7 +1,8 @@
 """Export to the pipeline report's patch-folder layout, for tools that expect it.
 
     out/X_train/train/N.tif   float32 network-input patch (tifffile)
-    out/Y_train/train/N.png   uint8 mask patch, sky = 1 (the report fed these values as labels)
+    out/Y_train/train/N.png   uint8 mask patch, sky = 1 (the report fed these values as labels,
+                              so unsure regions, which it knew nothing of, are 0 here)
     out/X_val/val/N.tif, out/Y_val/val/N.png
 
 Patches are size x size at `stride` with valid padding (no patch crosses the border), like
@@ -23,6 +24,7 @@ import numpy as np
 
 from skysegui.core.atomicio import atomic_write
 from skysegui.core.errors import ExportError
+from skysegui.core.metrics import IGNORE
 from skysegui.core.progress import CancelToken, ProgressFn, check, report
 from skysegui.ml.data.cache import LabelledSource
 from skysegui.ml.data.split import split_by_image, split_indices
@@ -121,6 +123,7 @@ def export_patches(
         check(cancel)
         report(progress, k, len(sources), f"exporting {src.name}")
         x, y = src.load()
+        y = np.where(y == IGNORE, 0, y).astype(np.uint8)
         origins = patch_origins(y.shape[0], y.shape[1], size, stride)
         if not origins:
             warnings.append(f"{src.name} is smaller than {size} px: no patches")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
+from skysegui.core.metrics import IGNORE
 from skysegui.ml.data.cache import LabelledSource
 
 
@@ -39,14 +40,22 @@ def resample_linear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def resample_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A 0/1 mask at height x width: the majority of each area when shrinking, nearest up."""
+    """A 0/1/IGNORE mask at height x width: nearest up; when shrinking, an area is IGNORE
+    where at least half of it is, else sky where sky is the majority of what is scored."""
     h, w = mask.shape[:2]
+    mask = np.asarray(mask)
     if (h, w) == (height, width):
-        return np.asarray(mask, np.uint8)
-    m = (np.asarray(mask) == 1).astype(np.float32)
-    if width <= w and height <= h:
-        return (cv2.resize(m, (width, height), interpolation=cv2.INTER_AREA) >= 0.5).astype(np.uint8)
-    return (cv2.resize(m, (width, height), interpolation=cv2.INTER_NEAREST) >= 0.5).astype(np.uint8)
+        return mask.astype(np.uint8, copy=False)
+    if not (width <= w and height <= h):
+        return cv2.resize(mask.astype(np.uint8, copy=False), (width, height), interpolation=cv2.INTER_NEAREST)
+    sky = cv2.resize((mask == 1).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+    out = (sky >= 0.5).astype(np.uint8)
+    ignored = mask == IGNORE
+    if ignored.any():
+        share = cv2.resize(ignored.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+        out = (2.0 * sky >= 1.0 - share).astype(np.uint8)
+        out[share >= 0.5] = IGNORE
+    return out
 
 
 def scaled_sources(sources: Iterable[LabelledSource], pixels_per_degree: float | None,
