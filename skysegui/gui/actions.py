@@ -42,7 +42,7 @@ ACTION_TABLE: dict[str, tuple[str, tuple[str, ...], str, bool]] = {
     "offset_down": ("Offset Do&wn (-0.1)", ("Shift+O",), "Subtract 0.1 from the exposed values (as in tev)", False),
     "reset_tone": ("&Reset Exposure, Offset and Gamma", ("R",), "Exposure 0 EV, offset 0, gamma 2.2 (as tev's R)", False),
     "normalise_exposure": ("&Normalise Exposure", ("N",), "Show the image's smallest value as black and its largest as white (as tev's N)", False),
-    "mark_no_sky": ("&No Sky in This Image", ("Ctrl+Shift+N",), "Mark the shown image as labelled with no sky (an interior): its polygons are removed, undoable; training takes it as a negative", False),
+    "mark_no_sky": ("&No Sky in This Image", ("Ctrl+Shift+N",), "Mark the shown image as labelled with no sky (an interior): its polygons are removed (unsure regions stay), undoable; training takes it as a negative", False),
     "next_image": ("&Next Image", ("PgDown",), "Open the next image of the list", False),
     "previous_image": ("P&revious Image", ("PgUp",), "Open the previous image of the list", False),
     "train": ("&Train a Model...", ("Ctrl+T",), "Show the training panel: train a U-Net on the labelled images", False),

@@ -421,8 +421,9 @@ class MainWindow(QMainWindow):
             self.image_list.set_labelled(self.current.path, self.session.is_labelled(self.current.path))
 
     def mark_no_sky(self) -> bool:
-        """Edit > No Sky in This Image: the shown image's polygons removed and the image
-        flagged labelled ("skysegui_labelled"), one undo step. Returns whether it was done."""
+        """Edit > No Sky in This Image: the shown image's polygons removed (its unsure regions
+        stay) and the image flagged labelled ("skysegui_labelled"), one undo step. Returns
+        whether it was done."""
         s = self.session
         if self.current is None:
             what = "wait until it is loaded" if self.current_path is not None else "open one first"
@@ -432,7 +433,7 @@ class MainWindow(QMainWindow):
         if image_id is None:
             self.status.hint("This image has no labels: open its project folder (or COCO file) to label it", 6000)
             return False
-        if s.labels.is_labelled(image_id) and not s.labels.annotations_for(image_id):
+        if s.labels.is_labelled(image_id) and not s.labels.answer_ids(image_id):
             self.status.hint("Already labelled: no sky", 4000)
             return False
         try:

@@ -75,3 +75,44 @@ def test_other_tools_names_for_ignore_are_unsure_and_survive_a_coco_round_trip(t
     save_coco(loaded.labels, tmp_path / "again.json")
     again = load_labels(tmp_path / "again.json").labels
     assert np.array_equal(scored_sky_mask(again, 1), mask)
+
+
+def _image_with_unsure_region_only():
+    """A new panorama on which the artist has only marked a fence as unsure so far."""
+    from skysegui.core.annotations import Annotation, AnnotationSet, Category, ImageRecord, Polygon
+
+    labels = AnnotationSet()
+    labels.categories[1] = Category(1, "sky")
+    labels.categories[3] = Category(3, "unsure")
+    labels.images[1] = ImageRecord(1, "a.exr", 128, 64)
+    ring = np.array([[20, 20], [60, 20], [60, 40], [20, 40]], np.float64)
+    labels.annotations[1] = Annotation(1, 1, 3, [Polygon(ring)])
+    return labels
+
+
+def test_unsure_regions_alone_do_not_make_an_image_a_no_sky_negative():
+    labels = _image_with_unsure_region_only()
+    assert not labels.is_labelled(1)  # or training would learn "no sky" everywhere else
+    from skysegui.core.annotations import Annotation, Polygon
+
+    sky = np.array([[0, 0], [128, 0], [128, 10], [0, 10]], np.float64)
+    labels.annotations[2] = Annotation(2, 1, 1, [Polygon(sky)])
+    assert labels.is_labelled(1)
+
+
+def test_no_sky_and_a_new_answer_keep_the_unsure_regions():
+    from skysegui.core.annotations import Annotation, MarkNoSky, Polygon, ReplaceAnnotations
+
+    labels = _image_with_unsure_region_only()
+    sky = np.array([[0, 0], [128, 0], [128, 10], [0, 10]], np.float64)
+    labels.annotations[2] = Annotation(2, 1, 1, [Polygon(sky)])
+    assert labels.answer_ids(1) == [2]
+    edit = MarkNoSky(1)
+    edit.apply(labels)
+    assert list(labels.annotations) == [1] and labels.is_labelled(1)
+    mask = scored_sky_mask(labels, 1)
+    assert mask[30, 40] == IGNORE and mask[5, 100] == 0
+    edit.revert(labels)
+    assert sorted(labels.annotations) == [1, 2] and labels.is_labelled(1)
+    ReplaceAnnotations(labels.answer_ids(1), []).apply(labels)
+    assert list(labels.annotations) == [1]

@@ -77,5 +77,12 @@ def test_u_marks_the_selected_polygon_unsure_and_training_skips_it(qtbot, window
     _, trained_on = source.load()
     assert trained_on[85, 175] == IGNORE and trained_on[30, 100] == 1
 
+    # "No sky in this image" (Ctrl+Shift+N) takes the sky and keeps the unsure region
+    p.shortcut(Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert list(labels.annotations) == [region]
+    assert window.session.is_labelled(window.current.path)
+    stack.undo()
+    assert sorted(labels.annotations) == sorted([sky, region])
+
     stack.undo()  # back to sky
     assert labels.role_of(labels.annotations[region].category_id) == SKY

@@ -335,8 +335,9 @@ class SetLabelled:
 
 @dataclass
 class MarkNoSky:
-    """"No sky in this image": remove all of its annotations and flag it labelled, in one
-    edit (so it becomes a training image with an all-zero mask). Revert restores both."""
+    """"No sky in this image": remove its annotations (its unsure regions stay) and flag it
+    labelled, in one edit (so it becomes a training image with an all-zero mask, unsure
+    regions left out). Revert restores both."""
 
     image_id: Id
     removed: ReplaceAnnotations | None = field(default=None, repr=False)
@@ -345,7 +346,7 @@ class MarkNoSky:
 
     def apply(self, labels: AnnotationSet) -> None:
         _record(labels, self.image_id)
-        self.removed = ReplaceAnnotations([a.id for a in labels.annotations_for(self.image_id)], [])
+        self.removed = ReplaceAnnotations(labels.answer_ids(self.image_id), [])
         self.flag = SetLabelled(self.image_id, True)
         self.removed.apply(labels)
         self.flag.apply(labels)

@@ -19,6 +19,7 @@ from skysegui.core.annotations.categories import (
     NON_SKY,
     ROLE_NAMES,
     SKY,
+    UNSURE,
     build_synonyms,
     role_of_name,
 )
@@ -135,13 +136,21 @@ class AnnotationSet:
         return [a for a in self.annotations.values() if a.image_id == image_id]
 
     def is_labelled(self, image_id: Id) -> bool:
-        """Whether the image's labels are an answer: it has at least one annotation, or its
-        record carries `"skysegui_labelled": true` (e.g. "no sky here": an interior).
-        Being listed in `images` is not enough: a project lists every image of its folder."""
+        """Whether the image's labels are an answer: it has at least one annotation that is
+        not an unsure region, or its record carries `"skysegui_labelled": true` (e.g. "no
+        sky here": an interior). Being listed in `images` is not enough: a project lists
+        every image of its folder. Unsure regions alone say where no answer counts, not
+        that the rest has no sky: such an image would otherwise train as a negative."""
         record = self.images.get(image_id)
         if record is not None and record.extra.get(LABELLED_KEY) is True:
             return True
-        return any(a.image_id == image_id for a in self.annotations.values())
+        return any(a.image_id == image_id and self.role_of(a.category_id) != UNSURE
+                   for a in self.annotations.values())
+
+    def answer_ids(self, image_id: Id) -> list[Id]:
+        """The image's annotations that a new answer for its sky replaces (accepting a
+        prediction, "no sky here"): all but its unsure regions, which stay."""
+        return [a.id for a in self.annotations_for(image_id) if self.role_of(a.category_id) != UNSURE]
 
     def image_by_name(self, name: str) -> ImageRecord | None:
         """The image whose base name (stem, case-insensitive) matches `name`: whole stems

@@ -121,7 +121,8 @@ def paint(labels, image_id, stroke_mask, erase=False):
 
 
 def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept prediction"):
-    """Replace all of the image's labels by one `role` annotation per polygon (holes kept).
+    """Replace the image's labels by one `role` annotation per polygon (holes kept); its
+    unsure regions stay (AnnotationSet.answer_ids).
 
     Returns (edit, number of annotations added). A missing category is added inside the
     same edit, so one undo leaves the labels exactly as they were. With no polygons
@@ -134,7 +135,7 @@ def replace_with_regions(labels, image_id, polygons, role=core.SKY, text="Accept
     width = labels.images[image_id].width
     polygons = snap_to_seam(polygons, width)  # traced: no edge half a pixel beside the seam
     added = [core.Annotation(first + i, image_id, cid, [p]) for i, p in enumerate(polygons)]
-    edit = core.ReplaceAnnotations([a.id for a in labels.annotations_for(image_id)], added, text=text)
+    edit = core.ReplaceAnnotations(labels.answer_ids(image_id), added, text=text)
     return _with_category(add_category, edit), len(added)
 
 
