@@ -144,8 +144,7 @@ class AnnotationSet:
         record = self.images.get(image_id)
         if record is not None and record.extra.get(LABELLED_KEY) is True:
             return True
-        return any(a.image_id == image_id and self.role_of(a.category_id) != UNSURE
-                   for a in self.annotations.values())
+        return bool(self.answer_ids(image_id))
 
     def answer_ids(self, image_id: Id) -> list[Id]:
         """The image's annotations that a new answer for its sky replaces (accepting a

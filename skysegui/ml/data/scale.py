@@ -49,12 +49,12 @@ def resample_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
     if not (width <= w and height <= h):
         return cv2.resize(mask.astype(np.uint8, copy=False), (width, height), interpolation=cv2.INTER_NEAREST)
     sky = cv2.resize((mask == 1).astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
-    out = (sky >= 0.5).astype(np.uint8)
     ignored = mask == IGNORE
-    if ignored.any():
-        share = cv2.resize(ignored.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
-        out = (2.0 * sky >= 1.0 - share).astype(np.uint8)
-        out[share >= 0.5] = IGNORE
+    if not ignored.any():
+        return (sky >= 0.5).astype(np.uint8)
+    share = cv2.resize(ignored.astype(np.float32), (width, height), interpolation=cv2.INTER_AREA)
+    out = (2.0 * sky >= 1.0 - share).astype(np.uint8)
+    out[share >= 0.5] = IGNORE
     return out
 
 
