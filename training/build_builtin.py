@@ -211,8 +211,13 @@ def build(recipe: Recipe, out: str | Path, work: str | Path | None = None, comma
     from skysegui.cli.progress import ProgressBar
     from skysegui.core.atomicio import atomic_write, write_text_atomic
     from skysegui.core.imageio import read_image
-    from skysegui.ml.builtin_model import BUILTIN_NAME, EXTRA_KEY, save_compact_model
-    from skysegui.ml.model import CARD_NAME, WEIGHTS_NAME, load_model
+    from skysegui.ml.builtin_model import (
+        BUILTIN_NAME,
+        EXTRA_KEY,
+        save_compact_model,
+        validation_only,
+    )
+    from skysegui.ml.model import CARD_NAME, WEIGHTS_NAME, load_model, read_card
     from skysegui.ml.predict import Predictor
     from skysegui.ml.train import Trainer
 
@@ -228,6 +233,9 @@ def build(recipe: Recipe, out: str | Path, work: str | Path | None = None, comma
             f"{config.time_budget_min:g} min ({config.epochs} epochs x {config.steps_per_epoch} steps)")
         result = Trainer(config, project, progress=ProgressBar("train")).run()
         log(f"trained: {result.epochs_done} epochs in {result.seconds / 60:.1f} min; {result.summary}")
+        unlearnt = validation_only(info["real_used"], read_card(result.model_dir).dataset)  # named, not hidden
+        if unlearnt:
+            log(f"validation only (split = {config.split!r}), never learnt from: {', '.join(unlearnt)}")
         if not result.learnt and recipe.require_learnt:
             raise RecipeError(f"the model has not learnt ({result.verdict.get('message', '')}): "
                               f"{out} is left as it was; train longer or check the data")
@@ -243,6 +251,7 @@ def build(recipe: Recipe, out: str | Path, work: str | Path | None = None, comma
         card.name = BUILTIN_NAME
         card.extra[EXTRA_KEY] = {
             **info,
+            "real_validation_only": unlearnt,
             "held_out_scores": scores,
             "recipe": {"config_file": _shown(recipe.path), "command": command, "config": recipe.raw},
             "training_seconds": round(result.seconds, 1),

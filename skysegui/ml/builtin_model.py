@@ -156,9 +156,19 @@ def default_prediction_model(models_dir: str | os.PathLike | None = None) -> Pat
     return None
 
 
+def validation_only(real_used: list[str], dataset: dict) -> list[str]:
+    """The real panoramas a split kept wholly in validation: never learnt from.
+
+    With split = "image" a whole panorama can land in validation; the recipe's first models
+    listed forest, the only real canopy, as used while it only ever validated them.
+    """
+    trained = set(dataset.get("train_images") or [])
+    return [n for n in real_used if n not in trained]
+
+
 def describe_training(card: ModelCard) -> str:
-    """'trained and validated on 24 synthetic and 9 real panoramas (held out: city, bridge)'
-    from the card the recipe wrote; '' for other models."""
+    """'trained and validated on 24 synthetic and 9 real panoramas (validation only: forest;
+    held out: city, bridge)' from the card the recipe wrote; '' for other models."""
     info = card.extra.get(EXTRA_KEY)
     if not isinstance(info, dict):
         return ""
@@ -166,8 +176,11 @@ def describe_training(card: ModelCard) -> str:
     real = list(info.get("real_used") or [])
     held = list(info.get("real_held_out") or [])
     text = f"trained and validated on {synthetic} synthetic and {len(real)} real panoramas"
-    if held:
-        text += f" (held out: {', '.join(held)})"
+    unlearnt = validation_only(real, card.dataset) if card.dataset.get("train_images") else []
+    notes = ([f"validation only: {', '.join(unlearnt)}"] if unlearnt else []) + (
+        [f"held out: {', '.join(held)}"] if held else [])
+    if notes:
+        text += f" ({'; '.join(notes)})"
     scores = info.get("held_out_scores") or {}
     ious = [s["iou"] for s in scores.values() if isinstance(s, dict) and s.get("has_sky")]
     if ious:

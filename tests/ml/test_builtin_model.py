@@ -76,7 +76,7 @@ def test_its_name_and_card_figures_are_what_the_user_sees(monkeypatch, builtin_d
     assert model_title(builtin_dir) == bm.BUILTIN_NAME == "built-in sky model"
     text = model_summary(builtin_dir)
     assert "val mIoU 0.900 (all sky 0.250, no sky 0.300)" in text
-    assert "24 synthetic and 3 real panoramas" in text and "held out: city, bridge" in text
+    assert "24 synthetic and 3 real panoramas (validation only: forest; held out: city, bridge)" in text
     assert "held-out real IoU 0.850" in text
     monkeypatch.setenv(bm.ENV_VAR, "none")
     assert model_title(builtin_dir) == "builtin_model"  # only the real one gets the name

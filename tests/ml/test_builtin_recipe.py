@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from skysegui.ml.builtin_model import validation_only
 from skysegui.ml.model import CARD_NAME, WEIGHTS_NAME
 from training import build_builtin
 
@@ -95,6 +96,7 @@ def test_the_recipe_writes_a_compact_model_and_a_card_that_says_what_it_learnt_f
     assert info["synthetic"]["count"] == 3 and info["synthetic"]["demo"]["count"] == 2
     assert info["synthetic"]["extra"][0]["images"] == ["synthetic_overcast_00.exr"]
     assert info["real_used"] == ["lobby"] and info["real_held_out"] == ["hall"]
+    assert info["real_validation_only"] == []  # the region split learns from every panorama
     assert set(info["held_out_scores"]) == {"hall"} and "iou" in info["held_out_scores"]["hall"]
     assert info["compact_max_difference"] < build_builtin.COMPACT_TOLERANCE
     recipe = info["recipe"]
@@ -245,3 +247,10 @@ def test_a_scene_list_of_its_own_goes_to_the_demo_writer(tmp_path, real_dir):
     names = sorted(p.name for p in project.images_dir.iterdir())
     assert names[0].startswith("synthetic_00_overcast_lake") and names[1].startswith("synthetic_01_dusk_")
     assert info["synthetic"]["demo"]["scenes"] == [("overcast", "lake"), ("dusk", None)]
+
+
+def test_a_real_panorama_the_split_kept_for_validation_is_named_as_never_learnt_from():
+    """split = "image" once put forest, the only real canopy, wholly in validation."""
+    dataset = {"train_images": ["bridge", "synthetic_00"], "val_images": ["forest", "synthetic_01"]}
+    assert validation_only(["forest", "bridge"], dataset) == ["forest"]
+    assert validation_only(["forest"], {"train_images": ["forest"], "val_images": ["forest"]}) == []
