@@ -222,6 +222,12 @@ class _Redirect:
                 self.depth -= 1
                 if self.depth == 0:
                     os.dup2(self.real_fd, self.fd)
+                    # Other threads write to the fd too (the GUI's main thread prints while a
+                    # worker reads an EXR): what reached the sink after the read above would
+                    # be lost with it. The fd is back, so nothing more arrives there.
+                    late = self.size()
+                    if late > self.passed:
+                        self.pass_through(self.read(self.passed, late))
                     os.close(self.real_fd)
                     self.sink.close()
                     self.real_fd = self.sink = None

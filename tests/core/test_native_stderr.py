@@ -17,6 +17,7 @@ from skysegui.core.imageio import read_image
 from skysegui.core.imageio.model import DecoderWarning
 from skysegui.core.native_stderr import (
     DISABLE_ENV,
+    capture_native_output,
     capture_native_stderr,
     chatter_kind,
     library_words,
@@ -129,6 +130,36 @@ def test_two_threads_capturing_at_once_lose_nothing(capfd):
     for t in (0, 1):  # each capture saw its own library line (and maybe the other thread's)
         for k, got in enumerate(seen[t]):
             assert f"Corrupt JPEG data: thread {t} round {k}" in got
+
+
+def test_what_another_thread_prints_while_a_capture_ends_is_not_lost(capfd):
+    """The GUI reads EXRs in worker threads with fd 1 captured (OpenEXR prints on stdout):
+    a line the main thread printed as the last capture was ending used to land in the
+    temporary file after it had been read, and went with it (a flaky kill test lost the
+    line "start 2" that way)."""
+    stop = threading.Event()
+    written: list[int] = []
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set() or n < 50:
+            os.write(1, f"line {n}\n".encode())
+            written.append(n)
+            n += 1
+
+    th = threading.Thread(target=writer)
+    th.start()
+    try:
+        for k in range(400):
+            with capture_native_output():
+                os.write(1, f"inside {k}\n".encode())  # passed through as the capture ends
+    finally:
+        stop.set()
+        th.join(30)
+    got = [line for line in capfd.readouterr().out.splitlines() if line]
+    assert sorted(line for line in got if line.startswith("inside")) == sorted(f"inside {k}" for k in range(400))
+    lines = sorted((line for line in got if line.startswith("line")), key=lambda s: int(s.split()[1]))
+    assert lines == [f"line {n}" for n in written]
 
 
 def test_the_switch_turns_capturing_off(monkeypatch, capfd):
