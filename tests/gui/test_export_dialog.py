@@ -9,6 +9,10 @@ from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
 from skysegui.gui.dialogs.export_dialog import ExportDialog
 from tests.core.test_export import make_project
 
+# The preview loads in a thread; on a CI machine whose other test worker is training it can
+# wait its turn for many seconds (a 10 s wait once ran out there). Waits end as soon as it shows.
+PREVIEW_WAIT_MS = 60_000
+
 
 def _ok(dialog):
     return dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
@@ -18,7 +22,7 @@ def test_preview_follows_the_options(qtbot, tmp_path):
     project = make_project(tmp_path / "proj")
     dialog = ExportDialog(project, current=project.images_dir / "half.exr")
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.preview_pixels() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: dialog.preview_pixels() is not None, timeout=PREVIEW_WAIT_MS)
     first = dialog.preview_pixels().copy()
     dialog.opacity.setValue(1.0)
     opaque = dialog.preview_pixels().copy()
@@ -32,7 +36,7 @@ def test_preview_follows_the_options(qtbot, tmp_path):
     dialog.source.setCurrentText("prediction")  # no prediction yet: says so, no picture
     assert dialog.preview_pixels() is None
     assert "no prediction" in dialog.preview_label.text()
-    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=PREVIEW_WAIT_MS)
 
 
 def test_ok_exports_and_asks_before_overwriting(qtbot, tmp_path):
@@ -60,14 +64,14 @@ def test_ok_exports_and_asks_before_overwriting(qtbot, tmp_path):
     assert sorted(p.name for p in result.written) == ["full.overlay.png", "half.overlay.png"]
     assert any("empty.exr" in w for w in result.warnings)
     assert "empty.exr" in dialog.status.text()
-    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=PREVIEW_WAIT_MS)
 
 
 def test_exr_preview_shows_alpha_and_bad_colour_is_reported(qtbot, tmp_path):
     project = make_project(tmp_path / "proj")
     dialog = ExportDialog(project, current=project.images_dir / "half.exr")
     qtbot.addWidget(dialog)
-    qtbot.waitUntil(lambda: dialog.preview_pixels() is not None, timeout=10000)
+    qtbot.waitUntil(lambda: dialog.preview_pixels() is not None, timeout=PREVIEW_WAIT_MS)
     dialog.what.setCurrentText("sky-exr")
     sky = dialog.preview_pixels().copy()
     dialog.what.setCurrentText("ground-exr")
@@ -82,4 +86,4 @@ def test_exr_preview_shows_alpha_and_bad_colour_is_reported(qtbot, tmp_path):
     dialog.color.editingFinished.emit()
     assert dialog.preview_pixels() is None
     assert "#rrggbb" in dialog.preview_label.text()
-    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=10000)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=PREVIEW_WAIT_MS)
