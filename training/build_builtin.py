@@ -233,8 +233,7 @@ def build(recipe: Recipe, out: str | Path, work: str | Path | None = None, comma
             f"{config.time_budget_min:g} min ({config.epochs} epochs x {config.steps_per_epoch} steps)")
         result = Trainer(config, project, progress=ProgressBar("train")).run()
         log(f"trained: {result.epochs_done} epochs in {result.seconds / 60:.1f} min; {result.summary}")
-        unlearnt = validation_only(info["real_used"], read_card(result.model_dir).dataset)  # named, not hidden
-        if unlearnt:
+        if unlearnt := validation_only(info["real_used"], read_card(result.model_dir).dataset):
             log(f"validation only (split = {config.split!r}), never learnt from: {', '.join(unlearnt)}")
         if not result.learnt and recipe.require_learnt:
             raise RecipeError(f"the model has not learnt ({result.verdict.get('message', '')}): "
@@ -251,7 +250,6 @@ def build(recipe: Recipe, out: str | Path, work: str | Path | None = None, comma
         card.name = BUILTIN_NAME
         card.extra[EXTRA_KEY] = {
             **info,
-            "real_validation_only": unlearnt,
             "held_out_scores": scores,
             "recipe": {"config_file": _shown(recipe.path), "command": command, "config": recipe.raw},
             "training_seconds": round(result.seconds, 1),

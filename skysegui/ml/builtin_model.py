@@ -161,9 +161,10 @@ def validation_only(real_used: list[str], dataset: dict) -> list[str]:
 
     With split = "image" a whole panorama can land in validation; the recipe's first models
     listed forest, the only real canopy, as used while it only ever validated them.
+    A card that does not list its training images says nothing either way: [].
     """
     trained = set(dataset.get("train_images") or [])
-    return [n for n in real_used if n not in trained]
+    return [n for n in real_used if n not in trained] if trained else []
 
 
 def describe_training(card: ModelCard) -> str:
@@ -176,9 +177,11 @@ def describe_training(card: ModelCard) -> str:
     real = list(info.get("real_used") or [])
     held = list(info.get("real_held_out") or [])
     text = f"trained and validated on {synthetic} synthetic and {len(real)} real panoramas"
-    unlearnt = validation_only(real, card.dataset) if card.dataset.get("train_images") else []
-    notes = ([f"validation only: {', '.join(unlearnt)}"] if unlearnt else []) + (
-        [f"held out: {', '.join(held)}"] if held else [])
+    notes = []
+    if unlearnt := validation_only(real, card.dataset):
+        notes.append(f"validation only: {', '.join(unlearnt)}")
+    if held:
+        notes.append(f"held out: {', '.join(held)}")
     if notes:
         text += f" ({'; '.join(notes)})"
     scores = info.get("held_out_scores") or {}

@@ -96,7 +96,8 @@ def test_the_recipe_writes_a_compact_model_and_a_card_that_says_what_it_learnt_f
     assert info["synthetic"]["count"] == 3 and info["synthetic"]["demo"]["count"] == 2
     assert info["synthetic"]["extra"][0]["images"] == ["synthetic_overcast_00.exr"]
     assert info["real_used"] == ["lobby"] and info["real_held_out"] == ["hall"]
-    assert info["real_validation_only"] == []  # the region split learns from every panorama
+    # the region split learns from every panorama (the card's dataset lists say which)
+    assert validation_only(info["real_used"], card["dataset"]) == []
     assert set(info["held_out_scores"]) == {"hall"} and "iou" in info["held_out_scores"]["hall"]
     assert info["compact_max_difference"] < build_builtin.COMPACT_TOLERANCE
     recipe = info["recipe"]
@@ -254,3 +255,4 @@ def test_a_real_panorama_the_split_kept_for_validation_is_named_as_never_learnt_
     dataset = {"train_images": ["bridge", "synthetic_00"], "val_images": ["forest", "synthetic_01"]}
     assert validation_only(["forest", "bridge"], dataset) == ["forest"]
     assert validation_only(["forest"], {"train_images": ["forest"], "val_images": ["forest"]}) == []
+    assert validation_only(["forest"], {}) == []  # a card without the lists: not known, not named
