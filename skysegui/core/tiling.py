@@ -11,9 +11,11 @@ A network sees a big panorama tile by tile. Two ways of putting the tiles back:
 A 360-degree panorama wraps around horizontally, so the grid is laid over a copy padded
 on the left and right with the other side of the image ("wrap padding"); predictions that
 fall into that padding are folded back onto the columns they came from, so column 0 and
-column W-1 are predicted with the same context and agree. Top and bottom are padded by
-reflection. Tiles are cut out one at a time with index arrays, so the padded panorama is
-never materialised and only the tiles of one batch are in memory at once.
+column W-1 are predicted with the same context and agree. Above the top row of a panorama
+is the zenith and what lies beyond it, the top rows half a turn round ("pole padding",
+`pole_indices`); below the bottom row likewise the nadir's. An image that does not wrap
+is padded by reflection. Tiles are cut out one at a time with index arrays, so the padded
+panorama is never materialised and only the tiles of one batch are in memory at once.
 """
 
 from __future__ import annotations
@@ -43,6 +45,22 @@ def reflect_indices(index: np.ndarray, length: int) -> np.ndarray:
 def wrap_indices(index: np.ndarray, length: int) -> np.ndarray:
     """Map any integer positions into 0..length-1 around a 360-degree seam."""
     return np.mod(index, length)
+
+
+def pole_indices(rows: np.ndarray, cols: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows[:, None], cols 2-D) of an equirectangular panorama read past its poles.
+
+    Row -1 lies just beyond the zenith: it is row 0 seen from the other side, half a turn
+    round (the same for the nadir). Reflection would put a mirrored copy of the same
+    side there instead, a view no camera gives, which the network then sees only at
+    prediction time. Training crops (ml.data.sampler) and prediction tiles use this one
+    mapping, so the network sees the poles the same way in both."""
+    over = rows < 0
+    under = rows >= height
+    folded = np.where(over, -rows - 1, np.where(under, 2 * height - 1 - rows, rows))
+    folded = np.clip(folded, 0, height - 1)  # past both poles at once: only for tiny images
+    shift = np.where(over | under, width // 2, 0)
+    return folded[:, None], np.mod(cols[None, :] + shift[:, None], width)
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,15 @@ class TilePlan:
         for y0 in self.ys:
             for x0 in self.xs:
                 yield y0, x0
+
+    def source_index(self, y0: int, x0: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cols) index arrays of the original image that the tile at (y0, x0) shows:
+        a panorama that wraps is read past its poles, anything else reflected."""
+        if not self.wrap:
+            return self.source_rows(y0)[:, None], self.source_cols(x0)[None, :]
+        rows = np.arange(y0, y0 + self.tile_h) - self.pad_top
+        cols = np.arange(x0, x0 + self.tile_w) - self.pad_left
+        return pole_indices(rows, cols, self.height, self.width)
 
     def source_rows(self, y0: int) -> np.ndarray:
         """Rows of the original image that the tile starting at padded row y0 shows."""
@@ -172,9 +199,8 @@ def tile_window(tile_h: int, tile_w: int, kind: str = "hann", overlap: float = 0
 
 def extract_tile(image: np.ndarray, plan: TilePlan, y0: int, x0: int) -> np.ndarray:
     """Cut one tile (tile_h x tile_w [x C]) out of the virtually padded image."""
-    rows = plan.source_rows(y0)
-    cols = plan.source_cols(x0)
-    return image[rows[:, None], cols[None, :]]
+    rows, cols = plan.source_index(y0, x0)
+    return image[rows, cols]
 
 
 def iter_tiles(image: np.ndarray, plan: TilePlan) -> Iterator[tuple[int, int, np.ndarray]]:

@@ -59,8 +59,26 @@ def test_wrap_padding_shows_the_other_side_of_the_panorama():
     assert plan.pad_left > 0
     first = extract_tile(image, plan, plan.ys[0], plan.xs[0])
     # The first tile starts left of column 0: those columns are the right edge.
-    assert list(first[0, : plan.pad_left]) == list(range(100 - plan.pad_left, 100))
-    assert first[0, plan.pad_left] == 0
+    row = plan.pad_top  # image row 0 (the rows above it lie past the pole)
+    assert list(first[row, : plan.pad_left]) == list(range(100 - plan.pad_left, 100))
+    assert first[row, plan.pad_left] == 0
+
+
+def test_pole_padding_shows_the_far_side_beyond_the_zenith_and_the_nadir():
+    h, w = 40, 100
+    image = (np.arange(h)[:, None] * 1000 + np.arange(w)[None, :]).astype(np.float32)
+    plan = plan_tiles(h, w, tile=64, overlap=0.25, wrap=True)
+    assert plan.pad_top > 0 and plan.pad_bottom > 0
+    first = extract_tile(image, plan, plan.ys[0], plan.xs[0])
+    col = plan.pad_left  # the tile column that shows image column 0
+    # Just above the zenith: row 0 again, half a turn round; one further: row 1 there.
+    assert first[plan.pad_top - 1, col] == 0 * 1000 + w // 2
+    assert first[plan.pad_top - 2, col] == 1 * 1000 + w // 2
+    assert first[plan.pad_top, col] == 0  # the image itself is untouched
+    last = extract_tile(image, plan, plan.ys[-1], plan.xs[0])
+    below = plan.pad_top + h - plan.ys[-1]  # the first tile row past the nadir
+    assert last[below, col] == (h - 1) * 1000 + w // 2
+    assert last[below - 1, col] == (h - 1) * 1000
 
 
 def test_no_wrap_reflects_at_the_left_and_right():

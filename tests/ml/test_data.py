@@ -13,6 +13,7 @@ from skysegui.core.annotations import sky_mask
 from skysegui.core.errors import ExportError, TrainingError
 from skysegui.core.imageio import read_image
 from skysegui.core.synthetic import make_panorama, write_demo_project
+from skysegui.core.tiling import TilePlan
 from skysegui.ml.augment import AugmentConfig
 from skysegui.ml.data import (
     CropSampler,
@@ -118,6 +119,42 @@ def test_crops_wrap_around_the_seam(synthetic_cache):
     rolled_x, rolled_y = np.roll(np.asarray(x, np.float32), 20, axis=1), np.roll(y, 20, axis=1)
     np.testing.assert_array_equal(xc, rolled_x[10:74, :64])
     np.testing.assert_array_equal(yc, rolled_y[10:74, :64])
+
+
+def test_crops_reach_past_the_poles_as_prediction_tiles_do(synthetic_cache):
+    x, y, _ = synthetic_cache.arrays(0)
+    h, w = y.shape
+    full_x, full_y = np.asarray(x, np.float32), np.asarray(y)
+    for top, left, size in ((-12, 5, 48), (h - 30, w - 10, 48), (-3, 0, h + 5)):
+        xc, yc = read_crop(x, y, top, left, size)
+        plan = TilePlan(h, w, size, size, 0, 0, 0, 0, (top,), (left,), True)
+        rows, cols = plan.source_index(top, left)
+        np.testing.assert_array_equal(xc, full_x[rows, cols])
+        np.testing.assert_array_equal(yc, full_y[rows, cols])
+    xc, yc = read_crop(x, y, -2, 7, 16)  # row -1 is row 0 half a turn round, row -2 row 1
+    np.testing.assert_array_equal(yc[:2, 0], full_y[[1, 0], (7 + w // 2) % w])
+
+
+@pytest.mark.parametrize("roll", [True, False])
+def test_training_crops_see_the_poles_from_beyond_as_prediction_does(tmp_path, roll):
+    # Each row's brightness is its row number: a crop read inside the image brightens
+    # downwards in every column; one that reaches past a pole turns back at the pole.
+    h, w = 64, 256
+    pixels = np.repeat(np.repeat(np.arange(1, h + 1, dtype=np.float32)[:, None, None], w, 1), 3, 2)
+    sky = np.zeros((h, w), np.uint8)
+    sky[: h // 2] = 1
+    cache = build_cache(array_sources({"p": (pixels, sky)}), tmp_path, "hdr_log")
+    augment = AugmentConfig(hflip=False, roll=roll)
+    it = CropSampler(cache, ["p"], SamplerConfig(crop=h, edge_fraction=None, augment=augment, seed=3)).crops()
+    turns = 0
+    for _ in range(40):
+        x, _ = next(it)
+        steps = np.diff(x[:, 0, 0])
+        turns += bool((steps < 0).any())
+    if roll:  # a panorama: most crops reach up to 64 rows past the zenith or the nadir
+        assert turns > 20
+    else:
+        assert turns == 0
 
 
 def test_sampler_is_seeded_and_edge_balancing_finds_sky_edges(synthetic_cache):

@@ -1,9 +1,9 @@
 """Snapping a model's blobby mask onto the panorama's own edges (ml/snap.py).
 
-The prior stands in for a network that sees the panorama at a quarter of its width: the
-true mask reduced 4x, blurred and brought back, so every corner is rounded. Snapping must
-give a crisper edge (boundary F) without losing area (IoU) on real panoramas, and keep
-what the model is sure of."""
+The prior stands in for a network that sees the panorama at a fraction of its width: the
+true mask reduced 4x or 8x, blurred and brought back, so every corner is rounded.
+Snapping must put edge pixels right without losing area (IoU) on real panoramas, keep
+what the model is sure of and right about, and find sky it is wrongly sure of."""
 
 from __future__ import annotations
 
@@ -31,22 +31,69 @@ def scores(prob: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
     return confusion(mask, truth).iou, boundary_f_score(mask, truth)
 
 
+def wrong_beyond_the_band(prob: np.ndarray, truth: np.ndarray) -> int:
+    """Pixels on the wrong side of 0.5 where the ground truth is sure (not IGNORE)."""
+    return int(((prob >= 0.5) != (truth == 1))[truth != IGNORE].sum())
+
+
 @pytest.mark.parametrize("name", ["city", "sunset"])
 def test_snapping_sharpens_a_blobby_mask_on_real_panoramas(hdri_dir, gt_dir, name):
+    """Counted in wrong pixels, not boundary F: the ground truth's ignore band runs along
+    the whole skyline, so boundary F weighs a hundred or so pixels where an edge leaves
+    the band, and moves when only ignored pixels change (city: 82 pixels put right, none
+    put wrong, boundary F 0.75 -> 0.72). An 8x blur reaches past the band."""
     truth = cv2.imread(str(gt_dir / f"{name}.png"), cv2.IMREAD_UNCHANGED)
     pixels = read_image(hdri_dir / f"{name}.exr").pixels
+    prior = blobby(truth, 8)
+    snapped = snap_to_edges(pixels, prior)
+    before, after = wrong_beyond_the_band(prior, truth), wrong_beyond_the_band(snapped, truth)
+    assert after <= 0.6 * before, (name, before, after)
+    assert scores(snapped, truth)[0] >= scores(prior, truth)[0] - 0.001
+
+
+def test_sky_a_model_calls_canopy_stays_canopy(hdri_dir, gt_dir):
+    """forest.exr with a model that knows its canopy (the ground truth, blurred): the
+    graph cut finds sky in the leaf clusters, and the canopy rule takes it out again
+    where the model says "not sky". (It used to exempt only the model's sure sky and
+    to keep the model's sure "not sky" as a hard seed; this prior scored 0.92.)"""
+    truth = cv2.imread(str(gt_dir / "forest.png"), cv2.IMREAD_UNCHANGED)
+    pixels = read_image(hdri_dir / "forest.exr").pixels
+    snapped = snap_to_edges(pixels, blobby(truth))
+    assert scores(snapped, truth)[0] > 0.98
+
+
+@pytest.mark.parametrize("name", ["forest", "city"])
+def test_sky_the_model_is_sure_is_not_sky_is_found_by_the_graph_cut(hdri_dir, gt_dir, name):
+    """A model blind to the sky of half the panorama (probability 0 there, as the
+    built-in model was over forest's open sky): the model's sure "not sky" is only the
+    graph cut's probable label, so the panorama's own colours bring that sky back
+    (before: none of it), and add no sky on the ground."""
+    truth = cv2.imread(str(gt_dir / f"{name}.png"), cv2.IMREAD_UNCHANGED)
+    pixels = read_image(hdri_dir / f"{name}.exr").pixels
+    w = truth.shape[1]
     prior = blobby(truth)
-    iou_before, bf_before = scores(prior, truth)
-    iou_after, bf_after = scores(snap_to_edges(pixels, prior), truth)
-    assert bf_after > bf_before + 0.05, (name, bf_before, bf_after)
-    assert iou_after >= iou_before - 0.005, (name, iou_before, iou_after)
+    prior[:, w // 2:] = 0.0
+    sky = snap_to_edges(pixels, prior)[:, w // 2:] >= 0.5
+    blind = truth[:, w // 2:]
+    assert sky[blind == 1].mean() > 0.8
+    assert sky[blind == 0].mean() < 0.001
+
+
+def test_hazy_mountains_the_model_is_sure_of_stay_ground():
+    """Haze gives distant mountains the sky's colour: low in the view the model's sure
+    "not sky" stays a seed, or the graph cut takes them for sky (IoU 0.99 -> 0.90 when
+    the rule held nowhere)."""
+    pano = make_panorama(512, 256, seed=100, kind="day", skyline="mountains")
+    truth = pano.sky.astype(np.uint8)
+    prior = blobby(truth, 2)
+    assert scores(snap_to_edges(pano.pixels, prior), truth)[0] >= scores(prior, truth)[0] - 0.005
 
 
 @pytest.mark.parametrize("seed, skyline", [(11, "city"), (3, "mountains"), (5, "forest")])
 def test_snapping_keeps_what_the_model_is_sure_of(seed, skyline):
-    """The graph cut only decides where the model hesitates: a sure answer stays (synthetic
-    scenes with an exact mask; their pale haze over white buildings is where a snapped
-    edge errs most, so the area is checked, not the edge)."""
+    """Where the model is sure and right, the answer stays (synthetic scenes with an
+    exact mask; their pale haze over white buildings is where a snapped edge errs most,
+    so the area is checked, not the edge)."""
     pano = make_panorama(1024, 512, seed=seed, kind="day", skyline=skyline)
     truth = pano.sky.astype(np.uint8)
     prior = blobby(truth)

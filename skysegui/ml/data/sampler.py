@@ -33,6 +33,10 @@ class SamplerConfig:
     bands: dict[str, tuple[int, int]] = field(default_factory=dict)
     # {image name: factor} on its share of the crops (area-weighted); absent names: 1.0
     image_weights: dict[str, float] = field(default_factory=dict)
+    # rows a crop of a panorama (augment.roll) may reach past the zenith or the nadir, read
+    # over the pole as prediction tiles are (the predictor's default margin is 64 rows;
+    # at most a quarter of the image's height); 0: crops stay inside
+    pole_rows: int = 64
 
 
 def crop_starts(width: int, size: int, band: tuple[int, int] | None, roll: bool) -> list[tuple[int, int]]:
@@ -66,10 +70,32 @@ def _draw(rng: np.random.Generator, runs: list[tuple[int, int]], width: int) -> 
     raise AssertionError("unreachable")
 
 
-def read_crop(x: np.ndarray, y: np.ndarray, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """A size x size crop at (top, left); columns wrap around the panorama's seam."""
+def read_crop(x, y, top: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A size x size crop at (top, left); columns wrap around the panorama's seam, and rows
+    above the top or below the bottom are read past the pole, half a turn round (as
+    prediction tiles are: tiling.pole_indices). x and y take plain slices only."""
+    h, w = y.shape
+    above, below = max(0, -top), max(0, top + size - h)
+    if not (above or below):
+        return _wrapped_rows(x, y, top, top + size, left, size)
+    if above > h or below > h:
+        raise ValueError(f"a {size} px crop at row {top} reaches more than the {h} px image's height past a pole")
+    half = (left + w // 2) % w
+    parts = []
+    if above:
+        xa, ya = _wrapped_rows(x, y, 0, above, half, size)
+        parts.append((xa[::-1], ya[::-1]))
+    parts.append(_wrapped_rows(x, y, max(top, 0), min(top + size, h), left, size))
+    if below:
+        xb, yb = _wrapped_rows(x, y, h - below, h, half, size)
+        parts.append((xb[::-1], yb[::-1]))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _wrapped_rows(x, y, r0: int, r1: int, left: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows r0..r1 of a size px wide window at `left`, wrapped round the seam."""
     w = y.shape[1]
-    rows = slice(top, top + size)
+    rows = slice(r0, r1)
     if left + size <= w:
         return np.asarray(x[rows, left:left + size], np.float32), np.asarray(y[rows, left:left + size])
     cut = w - left
@@ -78,10 +104,16 @@ def read_crop(x: np.ndarray, y: np.ndarray, top: int, left: int, size: int) -> t
     return xs.astype(np.float32), ys
 
 
+def _arcs_overlap(a: int, a_len: int, b: int, b_len: int, width: int) -> bool:
+    """Whether columns a..a+a_len and b..b+b_len (mod width) share one."""
+    return (a - b) % width < b_len or (b - a) % width < a_len
+
+
 def crosses_edge(coarse: np.ndarray, top: int, left: int, size: int) -> bool:
     """Whether a crop holds both sky and non-sky, judged on the coarse cells inside it."""
     b = COARSE_BLOCK
     hb, wb = coarse.shape
+    top, size = max(top, 0), min(top + size, hb * b) - max(top, 0)  # the rows inside the image
     r0, r1 = -(-top // b), min(hb, (top + size) // b)
     cols = np.arange(-(-left // b), (left + size) // b) % wb
     cells = coarse[r0:r1][:, cols]
@@ -127,13 +159,23 @@ class CropSampler:
             x, y, coarse = self.cache.arrays(i)
             h, w = y.shape
             want_edge = self.config.edge_fraction is not None and rng.random() < self.config.edge_fraction
+            band = self.config.bands.get(self.cache.entries[i].name)
             for _ in range(20 if want_edge else 1):
-                top = int(rng.integers(0, h - size + 1))
                 left = _draw(rng, self.starts[i], w)
+                reach = self._pole_reach(h, w, left, band) if cfg.roll else 0
+                top = int(rng.integers(-reach, h - size + 1 + reach))
                 if not want_edge or crosses_edge(coarse, top, left, size):
                     break
             xc, yc = read_crop(x, y, top, left, size)
             yield augment(xc, yc, rng, cfg, self.transform)
+
+    def _pole_reach(self, h: int, w: int, left: int, band: tuple[int, int] | None) -> int:
+        """How many rows a crop at `left` may reach past a pole: none where the columns
+        half a turn round (what it would see there) touch the image's validation band."""
+        size = self.config.crop
+        if band is not None and _arcs_overlap((left + w // 2) % w, size, band[0], band[1], w):
+            return 0
+        return min(self.config.pole_rows, h // 4)
 
     def batches(self, seed: int | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Endless (x float32 B x S x S x 3, y float32 B x S x S x 1) batches."""
