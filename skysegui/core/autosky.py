@@ -36,7 +36,6 @@ SEAM_PAD = 32  # px of wrap padding each side at work width
 STEPS = 5
 PRIOR_SURE = 0.95  # a prior (a model's probability) this sure is a seed...
 PRIOR_SURE_GROUND_BELOW = 30.0  # degrees: ...of "not sky" only below this elevation
-MODEL_SKY_OUTDOORS = 0.10  # share of the upper hemisphere a model calls sky: outdoors
 SMOOTH_EV_PER_DEG = 0.6  # log2-luminance change per degree that counts as an edge
 FOLIAGE_EDGES = 0.5  # fraction of edge pixels around a sky pixel that makes it canopy
 FOLIAGE_CLUTTER = 0.6  # fraction of non-sky pixels around a sky pixel that makes it canopy
@@ -191,18 +190,6 @@ def _with_prior(seeds: np.ndarray, prior: np.ndarray, el: np.ndarray) -> np.ndar
     return out
 
 
-def _model_sees_outdoors(model_says_sky: np.ndarray | None, el: np.ndarray) -> bool:
-    """Whether a model calls so much of the upper hemisphere sky that the scene is outdoors,
-    whatever the scene test says. Under a closed canopy the zenith is leaves, dark and
-    textured like a ceiling, and the test says "indoors"; its window filter then erased
-    the sky seen between the trunks (synthetic woods: IoU 0.84 before the snap, 0.09
-    after). Models call 0-3 % of a real interior's upper hemisphere sky, 20-31 % of such
-    woods (the built-in model)."""
-    if model_says_sky is None:
-        return False
-    return float(model_says_sky[el > 0].mean()) >= MODEL_SKY_OUTDOORS
-
-
 def _connected_to_sky_seeds(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Keep the components of `mask` that hold a sure-sky seed (sky is one region, reached
     from the top; a bright puddle on the ground is not)."""
@@ -268,7 +255,7 @@ def auto_sky(
     if model_says_sky is not None:  # where a model says sky, it has told clouds from leaves
         foliage &= ~model_says_sky
     sky &= ~foliage
-    if not (scene.outdoors or _model_sees_outdoors(model_says_sky, el)):
+    if not scene.outdoors:
         sky &= _window_sky(L, blue)
     report(progress, 3, STEPS, "auto sky: soft edge")
     soft = _soft(sky, seeds, scene)[:, pad : pad + ww]

@@ -89,29 +89,17 @@ def test_hazy_mountains_the_model_is_sure_of_stay_ground():
     assert scores(snap_to_edges(pano.pixels, prior), truth)[0] >= scores(prior, truth)[0] - 0.005
 
 
-@pytest.mark.parametrize("seed", [7, 21])
-def test_sky_between_trunks_under_a_closed_canopy_survives_the_snap(seed):
-    """Woods seen from under the trees: the leafy zenith looks like a ceiling and the scene
-    test says "indoors", but a model that sees this much sky overrules it (the snap used
-    to keep only window-like sky: IoU 0.84 -> 0.09 for seed 7)."""
-    pano = make_panorama(512, 256, seed=seed, kind="day", skyline="canopy")
-    truth = pano.sky.astype(np.uint8)
-    prior = blobby(truth, 2)
-    assert scores(snap_to_edges(pano.pixels, prior), truth)[0] >= scores(prior, truth)[0] - 0.03
-
-
-def test_a_model_that_sees_a_little_sky_indoors_leaves_the_room_indoors():
-    """A model's false sky on a ceiling lamp (3 % of the upper hemisphere, sure) is not
-    enough to call a room outdoors: only window-like sky survives the snap."""
+def test_a_weak_model_that_calls_a_ceiling_sky_leaves_the_room_indoors():
+    """The scene test is the snap's last guard against a weak model (from scratch, a few
+    minutes): one that calls the whole upper third of a room sky gets only window-like
+    sky. (Letting a model's sky overrule the test, for woods under a closed canopy whose
+    leafy zenith reads as a ceiling, let such models flood the held-out interiors of the
+    loop-quality folds: 40-52 % false sky, against 0.2 % with the test.)"""
     pano = make_panorama(512, 256, seed=2, kind="interior")
-    lum = pano.pixels[:128].mean(axis=2)
-    y, x = np.unravel_index(np.argmax(lum), lum.shape)  # the brightest lamp
     prior = np.zeros(pano.sky.shape, np.float32)
-    half = int(np.sqrt(0.03 * 128 * 512) / 2)
-    prior[max(0, y - half): y + half, max(0, x - half): x + half] = 0.99
-    assert (prior[:128] >= 0.5).mean() >= 0.025
+    prior[: 256 // 3] = 0.97
     snapped = snap_to_edges(pano.pixels, prior) >= 0.5
-    assert (snapped & ~pano.sky).mean() < 0.002
+    assert (snapped & ~pano.sky).mean() < 0.01
 
 
 @pytest.mark.parametrize("seed, skyline", [(11, "city"), (3, "mountains"), (5, "forest")])
