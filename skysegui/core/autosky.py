@@ -211,12 +211,11 @@ def auto_sky(
     """Sky probability (H x W float32, 0..1) for a linear RGB equirectangular panorama.
 
     `prior`: another method's sky probability for the same panorama (a model's), at any
-    resolution. Where it is sure of sky it adds seeds, and it decides the probable labels
-    the graph cut starts from; the scene test still applies. The canopy rule does not:
-    it removes every sky gap in a cluttered neighbourhood, which is right for auto sky
-    alone but throws away the sky between branches that a model and the graph cut agree
-    on (forest.exr after one round: IoU 0.86 -> 0.90 without it, 0.93 with the change in
-    `_with_prior`)."""
+    resolution. Its sure answers add seeds (see `_with_prior`), and its side of 0.5 is the
+    probable label the graph cut starts from; the scene test still applies. The canopy
+    rule applies only where the prior says "not sky": where a model says sky, the sky
+    between branches that it and the graph cut agree on stays (forest.exr after one
+    round: IoU 0.83 -> 0.87 with both changes)."""
     t0 = time.perf_counter()
     h, w = pixels.shape[:2]
     if w < MIN_SIZE[0] or h < MIN_SIZE[1]:
